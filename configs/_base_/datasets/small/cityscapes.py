@@ -1,0 +1,25 @@
+# Cityscapes layout at data/cityscapes/ with CPU-sized scales for the small
+# set written by tools/dataset_converters/make_small_datasets.py (512x256).
+_base_ = '../cityscapes.py'
+crop_size = (128, 256)
+img_scale = (512, 256)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0),
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=4, num_workers=2, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(num_workers=2, dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

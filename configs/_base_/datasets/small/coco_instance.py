@@ -1,0 +1,25 @@
+# COCO layout at data/coco/ with CPU-sized scales for the small set written by
+# tools/dataset_converters/make_small_datasets.py (images about 320x240).
+_base_ = '../coco_instance.py'
+img_scale = (320, 256)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=2, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=2, num_workers=2, dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

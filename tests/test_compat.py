@@ -1,0 +1,237 @@
+"""The compatibility layer (visrep.compat): each fix, shown on the real stack."""
+import argparse
+import copy
+import logging
+import os
+import os.path as osp
+import pickle
+import subprocess
+import sys
+
+import cv2
+import numpy
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from visrep.compat import checkpoint as compat_checkpoint
+from visrep.compat import numpy_aliases
+
+
+# --------------------------------------------------------------- checkpoints
+class _ToyModel(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 2)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.linear(torch.stack(inputs))
+        if mode == 'loss':
+            return dict(loss=(out - torch.stack(data_samples)).pow(2).mean())
+        return out
+
+
+def _toy_dataset(n=8):
+    g = torch.Generator().manual_seed(0)
+    return [dict(inputs=torch.randn(4, generator=g),
+                 data_samples=torch.randn(2, generator=g)) for _ in range(n)]
+
+
+def _toy_runner(work_dir, max_iters, **kwargs):
+    return Runner(
+        model=_ToyModel(),
+        work_dir=work_dir,
+        train_dataloader=dict(
+            dataset=_toy_dataset(), batch_size=2,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='pseudo_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        param_scheduler=dict(type='LinearLR', start_factor=0.5, by_epoch=False,
+                             begin=0, end=max_iters),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2,
+                                           by_epoch=False)),
+        randomness=dict(seed=0),
+        experiment_name=f'toy_{osp.basename(work_dir)}_{max_iters}',
+        **kwargs)
+
+
+@pytest.fixture(scope='module')
+def mmengine_checkpoint(tmp_path_factory):
+    work_dir = str(tmp_path_factory.mktemp('toy_ckpt'))
+    _toy_runner(work_dir, max_iters=2).train()
+    return osp.join(work_dir, 'iter_2.pth')
+
+
+def test_plain_torch_load_refuses_mmengine_checkpoints(mmengine_checkpoint):
+    """The problem is real: torch>=2.6 weights-only loading rejects the file."""
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(mmengine_checkpoint)
+
+
+def test_mmengine_loader_reads_its_own_checkpoints(mmengine_checkpoint):
+    from mmengine.logging.history_buffer import HistoryBuffer
+    ckpt = _load_checkpoint(mmengine_checkpoint, map_location='cpu')
+    assert ckpt['meta']['iter'] == 2
+    scalars = ckpt['message_hub']['log_scalars']
+    assert isinstance(scalars['train/loss'], HistoryBuffer)
+    assert set(ckpt['state_dict']) == {'linear.weight', 'linear.bias'}
+    # and with weights_only=True (no arbitrary unpickling was needed)
+    with torch.serialization.safe_globals(
+            compat_checkpoint.mmengine_safe_globals()):
+        torch.load(mmengine_checkpoint, weights_only=True)
+
+
+def test_foreign_objects_load_with_a_warning(tmp_path):
+    path = str(tmp_path / 'with_namespace.pth')
+    torch.save({'state_dict': {'w': torch.ones(2)},
+                'config': argparse.Namespace(lr=0.1)}, path)
+    logger = MMLogger.get_current_instance()
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        ckpt = _load_checkpoint(path, map_location='cpu')
+    finally:
+        logger.removeHandler(handler)
+    assert ckpt['config'].lr == 0.1
+    messages = [r.getMessage() for r in records]
+    assert any('argparse.Namespace' in m and 'trust' in m for m in messages)
+
+
+def test_missing_checkpoint_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        _load_checkpoint(str(tmp_path / 'nope.pth'))
+
+
+def test_resume_restores_iteration_lr_and_optimizer(tmp_path):
+    """Resume from iter 2 of 4 equals the uninterrupted run (bitwise, CPU)."""
+    full = _toy_runner(str(tmp_path / 'full'), max_iters=4)
+    full.train()
+    resumed = _toy_runner(
+        str(tmp_path / 'resumed'), max_iters=4, resume=True,
+        load_from=str(tmp_path / 'full' / 'iter_2.pth'))
+    resumed.train()
+    a = torch.load(str(tmp_path / 'full' / 'iter_4.pth'), weights_only=False)
+    b = torch.load(str(tmp_path / 'resumed' / 'iter_4.pth'),
+                   weights_only=False)
+    assert b['meta']['iter'] == a['meta']['iter'] == 4
+    for key in a['state_dict']:
+        assert torch.equal(a['state_dict'][key], b['state_dict'][key]), key
+    assert a['param_schedulers'] == b['param_schedulers']
+    sa, sb = a['optimizer']['state'], b['optimizer']['state']
+    assert sa.keys() == sb.keys() and sa
+    for k in sa:
+        assert torch.equal(sa[k]['momentum_buffer'], sb[k]['momentum_buffer'])
+    assert a['optimizer']['param_groups'][0]['lr'] == \
+        b['optimizer']['param_groups'][0]['lr']
+
+
+# --------------------------------------------------------------- mmaction DRN
+def test_mmaction_models_import_and_drn_error():
+    import mmaction.models  # noqa: F401  (fails without the stand-in)
+    from mmaction.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        with pytest.raises(RuntimeError, match='does not ship'):
+            MODELS.build(dict(type='DRN'))
+        # the rest of mmaction builds as usual
+        assert MODELS.build(dict(type='TSNHead', num_classes=3,
+                                 in_channels=8)) is not None
+
+
+def test_stand_in_never_shadows_a_real_module():
+    from visrep.compat.import_hooks import provide_if_missing
+    code = '\n'.join([
+        'import visrep',
+        'from visrep.compat.import_hooks import provide_if_missing',
+        "provide_if_missing('json.decoder', lambda m: setattr(m, 'FAKE', 1))",
+        "provide_if_missing('json.visrep_missing', lambda m: setattr(m, 'FAKE', 1))",
+        'import json.decoder, json.visrep_missing',
+        "assert not hasattr(json.decoder, 'FAKE') and json.decoder.JSONDecoder",
+        'assert json.visrep_missing.FAKE == 1',
+        "print('ok')",
+    ])
+    del provide_if_missing
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+# --------------------------------------------------------------- NumPy 2
+def test_global_numpy_is_untouched():
+    assert not hasattr(numpy, 'Inf')
+    assert numpy_aliases.LEGACY_NUMPY.Inf == numpy.inf
+
+
+@pytest.mark.parametrize('module_name,names',
+                         sorted(numpy_aliases.AFFECTED_MODULES.items()))
+def test_affected_modules_see_the_removed_names(module_name, names):
+    import importlib
+    module = importlib.import_module(module_name)
+    for name in names:
+        assert getattr(module.np, name) is not None
+    assert module.np.ndarray is numpy.ndarray  # everything else is NumPy
+
+
+def test_mmpretrain_retrieval_recall_runs():
+    from mmpretrain.evaluation.metrics import RetrievalRecall
+    hits = RetrievalRecall.calculate([[2, 1], [3, 1]], [[2], [2]], topk=1,
+                                     pred_indices=True, target_indices=True)
+    assert float(hits[0]) == pytest.approx(50.0)
+
+
+def test_mmaction_average_recall_runs():
+    from mmaction.evaluation.functional import average_recall_at_avg_proposals
+    gt = {'v': numpy.array([[0.0, 1.0]])}
+    proposals = {'v': numpy.array([[0.0, 1.0, 0.9], [2.0, 3.0, 0.5]])}
+    _, _, _, auc = average_recall_at_avg_proposals(gt, proposals, 2, 2)
+    assert 0 < auc <= 100
+
+
+def test_mmaction_frame_extract_runs(tmp_path):
+    from mmaction.utils import frame_extract
+    path = str(tmp_path / 'clip.mp4')
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 5,
+                             (64, 48))
+    for _ in range(3):
+        writer.write(numpy.zeros((48, 64, 3), numpy.uint8))
+    writer.release()
+    paths, frames = frame_extract(path, short_side=24,
+                                  out_dir=str(tmp_path / 'frames'))
+    assert len(frames) == 3 and frames[0].shape[:2] == (24, 32)
+
+
+# --------------------------------------------------------------- Python 3.11
+def test_lazy_import_config_with_frozen_stdlib_modules(tmp_path):
+    from mmengine.config import Config
+    path = tmp_path / 'lazy_cfg.py'
+    path.write_text('import os\nfrom os import path as osp\n'
+                    "work_dir = osp.join('runs', os.path.basename('/x/exp'))\n")
+    cfg = Config.fromfile(str(path), lazy_import=True)
+    assert cfg.work_dir == osp.join('runs', 'exp')
+
+
+# --------------------------------------------------------------- distributed
+def test_cpu_launch_uses_gloo_without_cuda(tmp_path):
+    assert not torch.cuda.is_available(), 'this test is for CPU machines'
+    code = '\n'.join([
+        'import visrep, torch.distributed as dist',
+        'from mmengine.dist import init_dist',
+        "init_dist('pytorch', backend='nccl')",
+        "assert dist.get_backend() == 'gloo', dist.get_backend()",
+        'dist.destroy_process_group()',
+        "print('ok')",
+    ])
+    env = dict(os.environ, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+               MASTER_ADDR='127.0.0.1', MASTER_PORT='29731')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'gloo backend instead of' in proc.stderr + proc.stdout

@@ -1,0 +1,141 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share, for all four toolkits.
+
+The toolkit is picked from the config's ``default_scope`` (``mmdet``,
+``mmseg``, ``mmpretrain``, ``mmaction``); the flags are the ones users know
+from the toolkits' own tools.
+"""
+import argparse
+import importlib
+import logging
+import os
+import os.path as osp
+import sys
+from typing import Callable, Optional, Sequence
+
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.logging import print_log
+
+import visrep  # noqa: F401  (compatibility layer)
+from .config_checks import ConfigError, check_config
+
+#: default_scope -> (package, pip distribution)
+TOOLKITS = {
+    'mmdet': ('mmdet', 'mmdet'),
+    'mmseg': ('mmseg', 'mmsegmentation'),
+    'mmpretrain': ('mmpretrain', 'mmpretrain'),
+    'mmaction': ('mmaction', 'mmaction2'),
+}
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs, e.g. '
+        'train_dataloader.batch_size=4 model.backbone.depth=18; a list is '
+        'key="[a,b]"; nested lists/tuples key="[(a,b),(c,d)]" (no spaces)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2.0) or
+    # --local_rank; torchrun sets LOCAL_RANK in the environment.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def finish_args(args: argparse.Namespace) -> argparse.Namespace:
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Config file + ``--cfg-options`` + ``--launcher`` + ``--work-dir``."""
+    if not osp.isfile(args.config):
+        raise ConfigError(f'config file {args.config!r} does not exist.')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    # work_dir priority: CLI > config > ./work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def toolkit_of(cfg: Config) -> str:
+    """The toolkit a config belongs to, from its ``default_scope``."""
+    scope = cfg.get('default_scope')
+    if scope not in TOOLKITS:
+        raise ConfigError(
+            f'default_scope={scope!r}: tools/train.py and tools/test.py run '
+            f'configs of the scopes {sorted(TOOLKITS)}. Inherit a toolkit '
+            "config through `_base_` (e.g. 'mmdet::_base_/default_runtime.py') "
+            "or set default_scope='mmdet' (or mmseg, mmpretrain, mmaction).")
+    package, distribution = TOOLKITS[scope]
+    try:
+        importlib.import_module(package)
+    except ImportError as err:
+        raise ConfigError(
+            f'default_scope={scope!r} needs {distribution}, which does not '
+            f'import ({err}); run `bash tools/setup_env.sh`.') from err
+    return scope
+
+
+def setup_dynamo_cache_size() -> None:
+    """As mmdet's tools do: bound recompilations when ``compile`` is used."""
+    limit = os.environ.get('DYNAMO_CACHE_SIZE_LIMIT', '4')
+    try:
+        import torch._dynamo
+        torch._dynamo.config.cache_size_limit = int(limit)
+    except (ImportError, AttributeError, ValueError):
+        pass
+
+
+def adapt_to_cpu_distributed(cfg: Config) -> None:
+    """Distributed runs without CUDA: DDP on CPU modules over gloo.
+
+    The backend switch lives in :mod:`visrep.compat.distributed`; here the
+    model wrapper becomes :class:`visrep.engine.CPUDistributedDataParallel`
+    (no ``device_ids``, SyncBN reverted), keeping mmengine's defaults
+    (``broadcast_buffers=False``, the config's ``find_unused_parameters``).
+    """
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper is None:
+        cfg.model_wrapper_cfg = ConfigDict(
+            type='visrep.CPUDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    elif wrapper.get('type', 'MMDistributedDataParallel') in (
+            'MMDistributedDataParallel', 'DistributedDataParallel'):
+        wrapper.type = 'visrep.CPUDistributedDataParallel'
+    print_log('CUDA is not available: distributed training runs on CPU '
+              'processes (gloo, visrep.CPUDistributedDataParallel).',
+              logger='current', level=logging.INFO)
+
+
+def build_runner(cfg: Config):
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
+
+
+def run_cli(main: Callable[[Optional[Sequence[str]]], None],
+            argv: Optional[Sequence[str]] = None) -> None:
+    """Run ``main``; a :class:`ConfigError` ends it with its message, exit 2."""
+    try:
+        main(argv)
+    except ConfigError as err:
+        print(f'config error: {err}', file=sys.stderr)
+        sys.exit(2)

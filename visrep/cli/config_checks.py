@@ -1,0 +1,195 @@
+"""Checks that turn silent config mistakes into errors naming the field and the fix.
+
+mmengine already names a bad ``type`` (``'Foo is not in the mmdet::model
+registry'``) and a misspelled constructor argument (``TypeError: class
+`ResNet` ...: unexpected keyword argument 'dpeth'``).  Two mistakes it lets
+through, or reports far from their cause, are checked here before the runner
+is built:
+
+* a misspelled top-level field (``trian_dataloader``) is ignored by
+  ``Runner.from_cfg``, so the run fails later for an unrelated-looking reason
+  or, worse, runs without the intended setting;
+* a missing dataset directory or annotation file surfaces as a bare
+  ``FileNotFoundError`` deep inside dataset construction (or inside a
+  dataloader worker).
+"""
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+from mmengine.config import Config, ConfigDict
+
+#: Top-level fields ``Runner.from_cfg`` (mmengine 0.10.7) and the toolkits'
+#: tools read, with the types of value they take.
+RUNNER_FIELDS = {
+    'model': dict, 'work_dir': str, 'train_dataloader': dict,
+    'val_dataloader': dict, 'test_dataloader': dict, 'train_cfg': dict,
+    'val_cfg': dict, 'test_cfg': dict, 'auto_scale_lr': dict,
+    'optim_wrapper': dict, 'param_scheduler': (dict, list),
+    'val_evaluator': (dict, list), 'test_evaluator': (dict, list),
+    'default_hooks': dict, 'custom_hooks': list, 'data_preprocessor': dict,
+    'load_from': str, 'resume': bool, 'launcher': str, 'env_cfg': dict,
+    'log_processor': dict, 'log_level': str, 'visualizer': dict,
+    'default_scope': str, 'randomness': dict, 'experiment_name': str,
+    'model_wrapper_cfg': dict, 'find_unused_parameters': bool,
+    'sync_bn': str, 'compile': (bool, dict), 'runner_type': str,
+    'tta_model': dict, 'tta_pipeline': list, 'custom_imports': dict,
+}
+
+MAKE_SMALL_DATA_HINT = ('create the small datasets with `python '
+                        'tools/dataset_converters/make_small_datasets.py` '
+                        '(run from the repo root)')
+
+
+class ConfigError(ValueError):
+    """A config field is wrong; the message names the field and the fix."""
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (a swap of neighbours counts as one edit)."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1,
+                         rows[-1][j - 1] + (ca != cb))
+            if (i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb):
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def misspelled_field(key: str, value) -> Optional[str]:
+    """The runner field a top-level ``key`` is a typo of, or None.
+
+    Configs hold other top-level variables (``train_pipeline``,
+    ``conv_cfg``, ``models`` ...), so a name counts as a typo only if it is
+    within one edit (two for field names longer than eight letters) of a
+    runner field, is not just its plural, and its value has that field's
+    type.  ``value=None`` means "type unknown".  Every top-level name of
+    every config the four toolkits ship passes (tested).
+    """
+    if key in RUNNER_FIELDS or key.startswith('_'):
+        return None
+    for field, kinds in RUNNER_FIELDS.items():
+        allowed = 1 if len(field) <= 8 else 2
+        if key != field + 's' and _edit_distance(key, field) <= allowed and (
+                value is None or isinstance(value, kinds)):
+            return field
+    return None
+
+
+def check_top_level_fields(cfg: Config) -> None:
+    """Reject a top-level name that is a typo of a runner field.
+
+    ``Runner.from_cfg`` ignores unknown top-level names: a misspelled
+    override of an inherited field would silently leave the inherited value.
+    """
+    for key in sorted(cfg.keys()):
+        field = misspelled_field(key, cfg[key])
+        if field is not None:
+            raise ConfigError(
+                f'top-level config field {key!r} is not read by the runner; '
+                f'did you mean {field!r}? Rename it (the runner ignores '
+                'unknown top-level fields, so the setting would be lost).')
+
+
+def _dataset_leaves(dataset_cfg, path: str) -> Iterator[Tuple[str, dict]]:
+    """Yield (field path, dataset cfg) for datasets that read files."""
+    if not isinstance(dataset_cfg, dict):
+        return
+    if 'dataset' in dataset_cfg:  # RepeatDataset, ClassBalancedDataset, ...
+        yield from _dataset_leaves(dataset_cfg['dataset'], f'{path}.dataset')
+    if 'datasets' in dataset_cfg:  # ConcatDataset
+        for i, sub in enumerate(dataset_cfg['datasets']):
+            yield from _dataset_leaves(sub, f'{path}.datasets[{i}]')
+    if 'dataset' not in dataset_cfg and 'datasets' not in dataset_cfg:
+        yield path, dataset_cfg
+
+
+def _join(root: Optional[str], path: str) -> str:
+    if root and not osp.isabs(path) and '://' not in path:
+        return osp.join(root, path)
+    return path
+
+
+def _is_remote(path: str) -> bool:
+    return '://' in path
+
+
+def _missing_paths(field: str, dataset: dict) -> List[Tuple[str, str, str]]:
+    """(field, path, 'directory'|'file') for each local path that does not exist."""
+    missing = []
+    root = dataset.get('data_root')
+    if isinstance(root, str) and root and not _is_remote(root):
+        if not osp.isdir(root):
+            return [(f'{field}.data_root', root, 'directory')]
+    ann_file = dataset.get('ann_file')
+    if isinstance(ann_file, str) and ann_file:
+        path = _join(root, ann_file)
+        if not _is_remote(path) and not osp.isfile(path):
+            missing.append((f'{field}.ann_file', path, 'file'))
+    prefix = dataset.get('data_prefix')
+    prefixes = prefix.items() if isinstance(prefix, dict) else (
+        [('', prefix)] if isinstance(prefix, str) else [])
+    for name, value in prefixes:
+        if not isinstance(value, str) or not value:
+            continue
+        path = _join(root, value)
+        if not _is_remote(path) and not osp.isdir(path):
+            sub = f'.{name}' if name else ''
+            missing.append((f'{field}.data_prefix{sub}', path, 'directory'))
+    return missing
+
+
+def _evaluator_ann_files(evaluator, field: str) -> Iterator[Tuple[str, str]]:
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    for i, metric in enumerate(metrics):
+        if isinstance(metric, dict) and isinstance(metric.get('ann_file'), str):
+            sub = f'[{i}]' if isinstance(evaluator, (list, tuple)) else ''
+            yield f'{field}{sub}.ann_file', metric['ann_file']
+
+
+def check_data_paths(cfg: Config, loaders: Tuple[str, ...]) -> None:
+    """Every dataset directory and annotation file the run will read exists."""
+    problems = []
+    for loader in loaders:
+        loader_cfg = cfg.get(loader)
+        if not isinstance(loader_cfg, dict) or 'dataset' not in loader_cfg:
+            continue
+        for field, dataset in _dataset_leaves(loader_cfg['dataset'],
+                                              f'{loader}.dataset'):
+            problems += _missing_paths(field, dataset)
+        evaluator = loader.replace('dataloader', 'evaluator')
+        for field, path in _evaluator_ann_files(cfg.get(evaluator), evaluator):
+            if not _is_remote(path) and not osp.isfile(path):
+                problems.append((field, path, 'file'))
+    if problems:
+        lines = [f'  {field}: {kind} {path!r} does not exist'
+                 for field, path, kind in problems]
+        fields = ', '.join(sorted({p[0] for p in problems}))
+        raise ConfigError(
+            'dataset paths are missing (relative paths are read from the '
+            f'current directory {osp.abspath(".")!r}):\n' + '\n'.join(lines) +
+            f'\nFix: {MAKE_SMALL_DATA_HINT}, or point the config at your data, '
+            f'e.g. --cfg-options {problems[0][0]}=/path/to/... '
+            f'(fields: {fields}).')
+
+
+def loaders_used(cfg: Config, mode: str) -> Tuple[str, ...]:
+    """The dataloaders a ``train`` or ``test`` run reads."""
+    if mode == 'test':
+        return ('test_dataloader', )
+    loaders = ('train_dataloader', )
+    if cfg.get('val_cfg') is not None and cfg.get('val_dataloader') is not None:
+        loaders += ('val_dataloader', )
+    return loaders
+
+
+def check_config(cfg: Config, mode: str) -> None:
+    """All checks of this module for a ``train`` or ``test`` run."""
+    check_top_level_fields(cfg)
+    if not isinstance(cfg.get('model'), (dict, ConfigDict)):
+        raise ConfigError('the config has no `model` field; a runnable config '
+                          'defines `model = dict(type=...)` or inherits one '
+                          'through `_base_`.')
+    check_data_paths(cfg, loaders_used(cfg, mode))

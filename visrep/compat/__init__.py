@@ -1,0 +1,46 @@
+"""The compatibility layer: everything the pinned stack needs on this platform.
+
+Pinned stack: torch 2.13, mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0,
+mmseg 1.2.2, mmpretrain 1.2.0, mmaction2 1.2.0 on Python 3.11 and NumPy 2.
+Installed files are never edited; each fix is a small, documented patch of
+one mechanism, applied once when :mod:`visrep` is imported (every plugin
+imports it through :mod:`visrep.registry`).
+
+================================  ============================================
+module                            fixes
+================================  ============================================
+:mod:`.checkpoint`                torch>=2.6 ``weights_only`` loading of
+                                  mmengine checkpoints (resume, ``load_from``)
+:mod:`.mmaction_drn`              mmaction2 1.2.0 ships without
+                                  ``models/localizers/drn`` (import fails)
+:mod:`.numpy_aliases`             names removed by NumPy 2 used at run time
+:mod:`.mmengine_config`           frozen stdlib modules in lazy-import configs
+                                  (Python >= 3.11)
+:mod:`.distributed`               distributed launch without CUDA (gloo)
+================================  ============================================
+"""
+import warnings
+
+from . import checkpoint, distributed, mmaction_drn, mmengine_config, numpy_aliases
+
+_applied = False
+
+
+def apply() -> None:
+    """Apply every fix (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    # mmengine 0.10.7 and mmcv import pkg_resources (kept by the setuptools<81
+    # pin); its deprecation notice would otherwise print on every run.
+    warnings.filterwarnings(
+        'ignore', message='pkg_resources is deprecated', category=UserWarning)
+    mmaction_drn.install()
+    numpy_aliases.install()
+    mmengine_config.install()
+    checkpoint.install()
+    distributed.install()
+    _applied = True
+
+
+apply()

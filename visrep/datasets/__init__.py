@@ -1,0 +1,1 @@
+"""Dataset tools shared by the plugins."""

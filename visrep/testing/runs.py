@@ -1,0 +1,64 @@
+"""Run ``tools/*.py`` / ``tools/*.sh`` in a subprocess and read what they log."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import Dict, List, Optional, Sequence
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def run_tool(args: Sequence[str],
+             cwd: str,
+             timeout: float = 900,
+             env: Optional[Dict[str, str]] = None,
+             check: bool = True) -> subprocess.CompletedProcess:
+    """Run a repo tool with this interpreter; ``args[0]`` is relative to the repo.
+
+    ``.py`` tools run as ``python tools/x.py ...``, ``.sh`` tools with bash
+    (and ``PYTHON`` pointing at this interpreter).  With ``check`` a non-zero
+    exit raises with the tail of the output.
+    """
+    tool = osp.join(REPO_ROOT, args[0])
+    run_env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHON=sys.executable)
+    run_env.update(env or {})
+    command = [sys.executable, tool] if tool.endswith('.py') else ['bash', tool]
+    proc = subprocess.run(
+        command + list(args[1:]), cwd=cwd, env=run_env, timeout=timeout,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{" ".join(args)} exited with {proc.returncode}:\n'
+            + proc.stdout[-6000:])
+    return proc
+
+
+def read_scalars(work_dir: str) -> List[dict]:
+    """Every record of the newest run's ``vis_data/scalars.json`` in ``work_dir``."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    if not files:
+        raise FileNotFoundError(f'no vis_data/scalars.json under {work_dir}')
+    with open(files[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_val_metrics(work_dir: str) -> dict:
+    """The last evaluation record (the one without a training ``loss``)."""
+    records = [r for r in read_scalars(work_dir) if 'loss' not in r]
+    if not records:
+        raise AssertionError(f'no evaluation was logged in {work_dir}')
+    return records[-1]
+
+
+def read_test_metrics(work_dir: str) -> dict:
+    """The metrics ``tools/test.py`` wrote (``<work_dir>/<time>/<time>.json``)."""
+    files = sorted(
+        f for f in glob.glob(osp.join(work_dir, '*', '*.json'))
+        if osp.basename(f)[:-5] == osp.basename(osp.dirname(f)))
+    if not files:
+        raise FileNotFoundError(f'no test metrics json under {work_dir}')
+    with open(files[-1]) as f:
+        return json.load(f)

@@ -89,7 +89,7 @@ with open(sys.argv[1], 'w') as log:
         log.flush()
         step = re.match(r'\s*\[(\d+/\d+)\] ', line)
         if step:
-            src = re.search(r' -c (\S+)', line)
+            src = re.search(r' -c (?:-c )*(\S+)', line)  # torch writes '-c -c'
             if src:
                 name = src.group(1).split('/csrc/')[-1]
                 print(f'[setup mmcv] [{step.group(1)}] {name} ({time.time() - t0:.0f}s)', flush=True)
@@ -107,7 +107,7 @@ install_mmcv() {  # install_mmcv [extra pip args]
 if mmcv_ok; then
   say "mmcv 2.1.0 with compiled ops already installed"
 else
-  say "mmcv 2.1.0 with ops: pip's cached wheel if there is one, else a source build (~17 min on 2 cores)"
+  say "mmcv 2.1.0 with ops: pip's cached wheel if there is one, else a source build (~12 min on 2 cores)"
   install_mmcv || { tail -n 60 "$LOG_DIR/mmcv.log" >&2; die "mmcv install failed; log: $LOG_DIR/mmcv.log"; }
   if ! mmcv_ok; then
     # A cached wheel built without ops (e.g. torch was missing at build time)

@@ -1,5 +1,7 @@
 """tools/dist_train.sh: 2-process DDP on CPU (gloo), stopped and resumed.
 
+tools/dist_test.sh then evaluates the result on 2 processes.
+
 Run A trains 2 epochs without a break.  Run B trains the same config but
 stops after epoch 1; run B then continues with ``--resume``.  The resumed
 run must start at iteration 7 with run A's learning rates, and end with
@@ -14,7 +16,8 @@ import os.path as osp
 import pytest
 import torch
 
-from visrep.testing import REPO_ROOT, read_scalars, run_tool
+from visrep.testing import (REPO_ROOT, read_scalars, read_test_metrics,
+                            run_tool)
 
 pytestmark = pytest.mark.e2e
 
@@ -67,3 +70,14 @@ def test_dist_train_stop_and_resume(small_data_cwd, tmp_path):
     for k in state_a:
         assert torch.equal(state_a[k]['momentum_buffer'],
                            state_b[k]['momentum_buffer']), k
+
+    # tools/dist_test.sh (2 processes) agrees with tools/test.py (1 process)
+    checkpoint = osp.join(full, 'epoch_2.pth')
+    run_tool(['tools/dist_test.sh', CONFIG, checkpoint, '2', '--work-dir',
+              str(tmp_path / 'dist_test')], cwd=small_data_cwd,
+             env={'PORT': '29614'}, timeout=600)
+    run_tool(['tools/test.py', CONFIG, checkpoint, '--work-dir',
+              str(tmp_path / 'test')], cwd=small_data_cwd, timeout=600)
+    two = read_test_metrics(str(tmp_path / 'dist_test'))
+    one = read_test_metrics(str(tmp_path / 'test'))
+    assert two['accuracy/top1'] == one['accuracy/top1']

@@ -17,7 +17,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import print_log
 
 import visrep  # noqa: F401  (compatibility layer)
-from .config_checks import ConfigError, check_config
+from .config_checks import ConfigError
 
 #: default_scope -> (package, pip distribution)
 TOOLKITS = {

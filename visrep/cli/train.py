@@ -9,9 +9,9 @@ from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
 from .common import (add_common_args, adapt_to_cpu_distributed, build_runner,
-                     check_config, finish_args, load_config, run_cli,
+                     finish_args, load_config, run_cli,
                      setup_dynamo_cache_size, toolkit_of)
-from .config_checks import ConfigError
+from .config_checks import ConfigError, check_config
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -88,6 +88,29 @@ def test_mmengine_loader_reads_its_own_checkpoints(mmengine_checkpoint):
         torch.load(mmengine_checkpoint, weights_only=True)
 
 
+def _rename_in_checkpoint(src, dst, old: bytes, new: bytes):
+    """Copy a torch zip checkpoint, replacing bytes in its pickle."""
+    import zipfile
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, 'w') as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith('data.pkl'):
+                assert old in data
+                data = data.replace(old, new)
+            zout.writestr(item, data)
+
+
+def test_numpy1_checkpoints_load_weights_only(mmengine_checkpoint, tmp_path):
+    """Written under NumPy 1, the pickle names numpy.core.multiarray."""
+    old = str(tmp_path / 'numpy1.pth')
+    _rename_in_checkpoint(mmengine_checkpoint, old, b'numpy._core.multiarray',
+                          b'numpy.core.multiarray')
+    with torch.serialization.safe_globals(
+            compat_checkpoint.mmengine_safe_globals()):
+        ckpt = torch.load(old, weights_only=True)
+    assert ckpt['meta']['iter'] == 2
+
+
 def test_foreign_objects_load_with_a_warning(tmp_path):
     path = str(tmp_path / 'with_namespace.pth')
     torch.save({'state_dict': {'w': torch.ones(2)},
@@ -219,18 +242,31 @@ def test_lazy_import_config_with_frozen_stdlib_modules(tmp_path):
 
 
 # --------------------------------------------------------------- distributed
-def test_cpu_launch_uses_gloo_without_cuda(tmp_path):
+# the environment each launcher gives a process (world size 1)
+LAUNCHER_ENVS = {
+    'pytorch': dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1'),
+    'slurm': dict(SLURM_PROCID='0', SLURM_LOCALID='0', SLURM_NTASKS='1',
+                  SLURM_NODELIST='localhost'),
+    'mpi': dict(OMPI_COMM_WORLD_LOCAL_RANK='0', OMPI_COMM_WORLD_RANK='0',
+                OMPI_COMM_WORLD_SIZE='1'),
+}
+
+
+@pytest.mark.parametrize('launcher', sorted(LAUNCHER_ENVS))
+def test_cpu_launch_uses_gloo_without_cuda(launcher):
     assert not torch.cuda.is_available(), 'this test is for CPU machines'
     code = '\n'.join([
         'import visrep, torch.distributed as dist',
         'from mmengine.dist import init_dist',
-        "init_dist('pytorch', backend='nccl')",
+        f"init_dist('{launcher}', backend='nccl')",
         "assert dist.get_backend() == 'gloo', dist.get_backend()",
+        'assert dist.get_world_size() == 1',
         'dist.destroy_process_group()',
         "print('ok')",
     ])
-    env = dict(os.environ, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
-               MASTER_ADDR='127.0.0.1', MASTER_PORT='29731')
+    port = 29731 + sorted(LAUNCHER_ENVS).index(launcher)
+    env = dict(os.environ, MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+               **LAUNCHER_ENVS[launcher])
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
                           text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -34,12 +34,18 @@ _LOGGER_NAME = 'current'
 def _numpy_globals() -> List[Any]:
     import numpy as np
     items: List[Any] = [np.ndarray, np.dtype]
-    # how numpy pickles arrays and scalars (module moved in NumPy 2)
+    # how numpy pickles arrays and scalars; NumPy 2 moved them from
+    # numpy.core to numpy._core, and checkpoints written under NumPy 1 still
+    # name the old module, so both names are allowed
     try:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # NumPy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
-    items += [_reconstruct, scalar]
+    for func in (_reconstruct, scalar):
+        items.append(func)
+        for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+            if module != func.__module__:
+                items.append((func, f'{module}.{func.__name__}'))
     # dtype classes, e.g. numpy.dtypes.Float64DType (NumPy >= 1.25)
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:

@@ -6,6 +6,9 @@ for the pinned stack.  Modules register in the ``visrep`` scope
 any toolkit scope.
 """
 from . import compat  # noqa: F401  (applies the fixes on import)
+from . import checkpoint_adapters
 from .version import __version__
+
+checkpoint_adapters.install()
 
 __all__ = ['__version__']

@@ -1,0 +1,273 @@
+"""SwinTransformerV2: parity with timm and mmpretrain, paths, shapes, options."""
+import math
+
+import pytest
+import timm
+import torch
+from mmpretrain.models.backbones import SwinTransformerV2 as MMPSwinV2
+
+from projects.swin_v2 import SwinTransformerV2, checkpoint_filter_fn
+from projects.swin_v2.attention import WindowAttentionV2
+from projects.swin_v2.windows import (log_spaced_coords_table,
+                                      relative_position_index,
+                                      shift_attention_mask, window_partition,
+                                      window_reverse)
+
+TOLERANCE = 1e-4
+
+
+def _randomise(module, seed=0):
+    """Random weights everywhere (zero-initialised post norms would hide bugs)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+    module.eval()  # mmpretrain's train() returns None
+    return module
+
+
+def _ours_from(peer_state_dict, **kwargs):
+    ours = SwinTransformerV2(**kwargs).eval()
+    backbone, _, _ = checkpoint_filter_fn(peer_state_dict)
+    missing, unexpected = ours.load_state_dict(backbone, strict=False)
+    assert not unexpected and all(k.startswith('norm') for k in missing)
+    return ours
+
+
+@pytest.mark.parametrize('arch,name,window,pretrained,size', [
+    ('tiny', 'swinv2_tiny_window8_256', 8, (0, 0, 0, 0), (256, 256)),
+    ('base', 'swinv2_base_window8_256', 8, (0, 0, 0, 0), (256, 256)),
+    ('tiny', 'swinv2_tiny_window16_256', 16, (12, 12, 12, 6), (256, 256)),
+    ('base', 'swinv2_base_window16_256', 16, (12, 12, 12, 6), (256, 256)),
+    ('tiny', 'swinv2_tiny_window8_256', 8, (0, 0, 0, 0), (256, 512)),
+], ids=['T-w8', 'B-w8', 'T-w16-pre12', 'B-w16-pre12', 'T-w8-256x512'])
+def test_parity_with_timm(arch, name, window, pretrained, size):
+    """timm clips windows per axis (our ``window_clip='per_axis'``) and pads
+    after the cyclic shift (we pad before it, as mmpretrain and Swin's
+    detection code do), so the non-square size here needs no padding; the
+    padded case is compared with mmpretrain below."""
+    peer = _randomise(timm.create_model(
+        name, num_classes=0, img_size=size, window_size=window,
+        pretrained_window_sizes=pretrained))
+    ours = _ours_from(peer.state_dict(), arch=arch, window_size=window,
+                      pretrained_window_sizes=pretrained,
+                      window_clip='per_axis')
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        expected = peer.forward_features(x)
+        got = ours(x)[-1].permute(0, 2, 3, 1)
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max() <= TOLERANCE
+
+
+@pytest.mark.parametrize('arch,window,peer_window,pretrained,size', [
+    ('tiny', 8, 8, (0, 0, 0, 0), (256, 256)),
+    ('base', 8, 8, (0, 0, 0, 0), (256, 256)),
+    ('tiny', 16, [16, 16, 16, 8], (12, 12, 12, 6), (256, 256)),
+    ('base', 16, [16, 16, 16, 8], (12, 12, 12, 6), (256, 256)),
+    ('tiny', 8, 8, (0, 0, 0, 0), (256, 320)),
+], ids=['T-w8', 'B-w8', 'T-w16-pre12', 'B-w16-pre12', 'T-w8-256x320'])
+def test_parity_with_mmpretrain(arch, window, peer_window, pretrained, size):
+    """All four outputs; mmpretrain needs per-stage windows where ours clips."""
+    peer = _randomise(MMPSwinV2(
+        arch=arch, img_size=size, window_size=peer_window,
+        pretrained_window_sizes=list(pretrained), out_indices=(0, 1, 2, 3)))
+    ours = _ours_from(peer.state_dict(), arch=arch, window_size=window,
+                      pretrained_window_sizes=pretrained,
+                      out_indices=(0, 1, 2, 3))
+    # the output norms of stages 0-2 exist in mmpretrain's checkpoint too
+    ours.load_state_dict(checkpoint_filter_fn(peer.state_dict())[0])
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        for expected, got in zip(peer(x), ours(x)):
+            assert got.shape == expected.shape
+            assert (got - expected).abs().max() <= TOLERANCE
+
+
+def test_fused_and_reference_attention_agree_with_gradients():
+    torch.manual_seed(0)
+    attn = {fused: WindowAttentionV2(32, 4, (4, 4), (6, 6), fused=fused)
+            for fused in (True, False)}
+    _randomise(attn[True])
+    attn[False].load_state_dict(attn[True].state_dict())
+    x = torch.randn(6, 16, 32)
+    mask = shift_attention_mask((8, 8), (4, 4), (2, 2))  # 4 windows
+    outs, grads = {}, {}
+    for fused, module in attn.items():
+        module.train()
+        xi = x.clone().requires_grad_()
+        out = module(xi.repeat(4, 1, 1)[:8], mask=mask)
+        out.pow(2).sum().backward()
+        outs[fused] = out.detach()
+        grads[fused] = [xi.grad] + [p.grad for p in module.parameters()]
+    assert (outs[True] - outs[False]).abs().max() < 1e-5
+    for a, b in zip(grads[True], grads[False]):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+    # the position-bias MLP and the logit scale do receive gradients
+    assert attn[True].cpb_mlp[0].weight.grad.abs().sum() > 0
+    assert attn[True].logit_scale.grad.abs().sum() > 0
+
+
+def test_log_spaced_table_matches_the_formula():
+    table = log_spaced_coords_table((3, 3), (5, 5))[0]  # offsets -2..2
+    offsets = torch.arange(-2, 3, dtype=torch.float32) / 4 * 8
+    expected = torch.sign(offsets) * torch.log2(offsets.abs() + 1) / 3
+    assert torch.allclose(table[:, 0, 0], expected)
+    assert torch.allclose(table[0, :, 1], expected)
+    # without a pretrained window the current one normalises: the largest
+    # offset maps to log2(8 + 1) / log2(8)
+    assert torch.isclose(log_spaced_coords_table((8, 8), (0, 0)).abs().max(),
+                         torch.tensor(math.log2(9) / 3))
+    # a window of size 1 on an axis (videos: one frame) is all zeros there
+    assert log_spaced_coords_table((1, 4, 4), (0, 0, 0))[..., 0].eq(0).all()
+
+
+def test_relative_position_index_and_partition_round_trip():
+    index = relative_position_index((2, 3))
+    assert index.shape == (6, 6) and index.max() == 3 * 5 - 1
+    assert torch.equal(index.diagonal(), torch.full((6, ), 1 * 5 + 2))
+    x = torch.randn(2, 8, 12, 5)
+    windows = window_partition(x, (4, 3))
+    assert windows.shape == (2 * 8, 12, 5)
+    assert torch.equal(window_reverse(windows, (4, 3), (8, 12)), x)
+
+
+def test_shift_mask_blocks_exactly_the_cross_region_pairs():
+    mask = shift_attention_mask((8, 8), (4, 4), (2, 2))
+    assert mask.shape == (4, 16, 16)
+    assert mask[0].eq(0).all()  # top-left window: one region
+    # bottom-right window mixes 4 regions of 2x2 tokens: each token sees 4
+    assert mask[3].eq(0).sum(-1).tolist() == [4] * 16
+    assert set(mask.unique().tolist()) == {0.0, -100.0}
+
+
+@pytest.mark.parametrize('arch', ['tiny', 'small', 'base', 'large', 'huge',
+                                  'giant', 't', 'g'])
+def test_arch_zoo(arch):
+    with torch.device('meta'):  # giant has 3B parameters: build no storage
+        model = SwinTransformerV2(arch=arch)
+    zoo = SwinTransformerV2.arch_zoo[{'t': 'tiny', 'g': 'giant'}.get(arch, arch)]
+    assert model.embed_dims == zoo['embed_dims']
+    assert len(model.blocks()) == sum(zoo['depths'])
+    extra = sum(b.norm3 is not None for b in model.blocks())
+    period = zoo['extra_norm_every_n_blocks']
+    assert extra == (sum(d // period for d in zoo['depths']) if period else 0)
+
+
+def test_arch_dict_and_bad_arch():
+    model = SwinTransformerV2(arch=dict(embed_dims=16, depths=(1, 1),
+                                        num_heads=(1, 2)), window_size=4,
+                              out_indices=(0, 1))
+    outs = model(torch.randn(1, 3, 32, 32))
+    assert [tuple(o.shape) for o in outs] == [(1, 16, 8, 8), (1, 32, 4, 4)]
+    with pytest.raises(ValueError, match='arch='):
+        SwinTransformerV2(arch='medium')
+    with pytest.raises(ValueError, match='window_size'):
+        SwinTransformerV2(window_size=(8, 8))
+
+
+@pytest.mark.parametrize('size', [(256, 256), (224, 224), (97, 131), (33, 40)])
+def test_out_indices_shapes_on_any_input_size(size):
+    """Windows that do not fit are padded; shapes are ceil(size / stride)."""
+    model = SwinTransformerV2(arch=dict(embed_dims=16, depths=(2, 2, 2, 2),
+                                        num_heads=(1, 2, 4, 8)),
+                              window_size=7, out_indices=(0, 1, 2, 3),
+                              window_clip='pad').eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, *size))
+    for i, out in enumerate(outs):
+        stride = 4 * 2**i
+        expected = (1, 16 * 2**i, math.ceil(size[0] / stride),
+                    math.ceil(size[1] / stride))
+        assert tuple(out.shape) == expected
+        assert torch.isfinite(out).all()
+
+
+def test_window_clip_rules_differ_only_on_non_square_maps():
+    arch = dict(embed_dims=16, depths=(2, 2), num_heads=(1, 2))
+    models = {rule: SwinTransformerV2(arch=arch, window_size=8,
+                                      window_clip=rule).eval()
+              for rule in ('official', 'per_axis')}
+    _randomise(models['official'])
+    models['per_axis'].load_state_dict(models['official'].state_dict())
+    with torch.no_grad():
+        square = torch.randn(1, 3, 64, 64)  # stage 2: 8x8 map, window 8
+        wide = torch.randn(1, 3, 64, 128)  # stage 2: 8x16
+        assert torch.equal(models['official'](square)[0],
+                           models['per_axis'](square)[0])
+        assert not torch.allclose(models['official'](wide)[0],
+                                  models['per_axis'](wide)[0])
+
+
+def test_frozen_stages_and_norm_eval():
+    model = SwinTransformerV2(arch='tiny', frozen_stages=2,
+                              out_indices=(0, 1, 2, 3))
+    model.train()
+    frozen = [model.patch_embed, model.layers[0], model.layers[1],
+              model.norm0, model.norm1]
+    for module in frozen:
+        assert not module.training
+        assert all(not p.requires_grad for p in module.parameters())
+    assert model.layers[2].training and model.norm2.training
+    assert all(p.requires_grad for p in model.layers[2].parameters())
+    out = model(torch.randn(1, 3, 64, 64))[-1].sum()
+    out.backward()
+    assert model.layers[0].blocks[0].attn.qkv.weight.grad is None
+    assert model.layers[2].blocks[0].attn.qkv.weight.grad is not None
+
+
+def test_with_cp_gives_the_same_values_and_gradients():
+    arch = dict(embed_dims=16, depths=(2, 2), num_heads=(2, 4))
+    plain = _randomise(SwinTransformerV2(arch=arch, window_size=4,
+                                         drop_path_rate=0.0))
+    checkpointed = SwinTransformerV2(arch=arch, window_size=4, with_cp=True,
+                                     drop_path_rate=0.0)
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    grads = []
+    for model in (plain, checkpointed):
+        model.train()
+        model.zero_grad()
+        model(x)[-1].pow(2).sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_zero_initialised_post_norms():
+    model = SwinTransformerV2(arch='tiny')
+    model.init_weights()
+    for block in model.blocks():
+        for norm in (block.norm1, block.norm2):
+            assert norm.weight.abs().sum() == 0 and norm.bias.abs().sum() == 0
+        assert torch.allclose(block.attn.logit_scale,
+                              torch.full_like(block.attn.logit_scale,
+                                              math.log(10)))
+    # every residual branch starts as identity: blocks pass inputs through
+    x = torch.randn(1, 8, 8, 96)
+    with torch.no_grad():
+        assert torch.equal(model.layers[0].blocks[0](x), x)
+
+
+def test_bf16_autocast_base_384_is_finite():
+    model = SwinTransformerV2(arch='base', window_size=24,
+                              pretrained_window_sizes=(12, 12, 12, 6),
+                              drop_path_rate=0.0).eval()
+    model.init_weights()
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model(torch.randn(1, 3, 384, 384))[-1]
+    assert out.shape == (1, 1024, 12, 12) and out.dtype == torch.bfloat16
+    assert torch.isfinite(out).all()
+
+
+def test_no_weight_decay_names():
+    model = SwinTransformerV2(arch=dict(embed_dims=16, depths=(2, 2),
+                                        num_heads=(1, 2)))
+    names = model.no_weight_decay()
+    assert 'layers.0.blocks.0.attn.cpb_mlp.0.weight' in names
+    assert 'layers.0.blocks.0.attn.cpb_mlp.2.weight' in names
+    assert 'layers.0.blocks.0.attn.logit_scale' in names
+    assert 'layers.0.blocks.0.attn.q_bias' in names
+    assert 'layers.0.blocks.0.norm1.weight' in names
+    assert 'layers.0.blocks.0.attn.qkv.weight' not in names
+    assert 'layers.0.blocks.0.mlp.fc1.weight' not in names

@@ -1,0 +1,5 @@
+# SwinV2-L 22K -> 1k at 384 px, window 24.
+# Released: .../v2.0.0/swinv2_large_patch4_window12to24_192to384_22kto1k_ft.pth
+_base_ = './swinv2-base-w24_in21k-pre_16xb64_in1k-384px.py'
+model = dict(backbone=dict(arch='large'), head=dict(in_channels=1536))
+load_from = 'https://github.com/SwinTransformer/storage/releases/download/v2.0.0/swinv2_large_patch4_window12_192_22k.pth'  # noqa

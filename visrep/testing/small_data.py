@@ -1,0 +1,157 @@
+"""Turn a full experiment config into a run on the small datasets.
+
+``small_data_config(cfg)`` keeps everything that defines the experiment --
+model type, necks, heads, losses, optimizer, constructor, schedulers, hooks
+-- and swaps what only scale changes: the dataloaders and evaluators come
+from the smoke config of the same dataset (``configs/smoke/``), the
+datasets are cut to a few samples, the backbone becomes a tiny version of
+itself (channels of necks and heads follow), pretrained downloads are
+dropped, and training stops after one short epoch (or a few iterations).
+The e2e tests run every plugin config this way.
+"""
+import copy
+import os.path as osp
+from typing import Callable, Dict, List, Optional
+
+from mmengine.config import Config, ConfigDict
+
+from .runs import REPO_ROOT
+
+#: dataset class of a config -> the smoke config that holds its small data
+SMOKE_CONFIGS = {
+    'CocoDataset': 'mask-rcnn_r18_fpn_small-coco.py',
+    'ADE20KDataset': 'fcn_r18-d8_small-ade20k.py',
+    'CityscapesDataset': 'fcn_r18-d8_small-cityscapes.py',
+    'ImageNet': 'resnet18_small-imagenet.py',
+    'VideoDataset': 'slowonly_r18_small-kinetics400.py',
+}
+
+#: backbone type -> function(backbone cfg) -> output channels per stage
+BackboneShrinker = Callable[[ConfigDict], List[int]]
+BACKBONE_SHRINKERS: Dict[str, BackboneShrinker] = {}
+
+
+def register_shrinker(backbone_type: str):
+    """Teach :func:`small_data_config` how to make a backbone type tiny."""
+
+    def wrap(fn: BackboneShrinker) -> BackboneShrinker:
+        BACKBONE_SHRINKERS[backbone_type] = fn
+        return fn
+
+    return wrap
+
+
+@register_shrinker('visrep.SwinTransformerV2')
+def _tiny_swin_v2(backbone: ConfigDict) -> List[int]:
+    backbone.arch = dict(embed_dims=16, depths=(2, 2, 2, 2),
+                         num_heads=(1, 1, 2, 2))
+    backbone.pop('extra_norm_every_n_blocks', None)
+    return [16, 32, 64, 128]
+
+
+def _leaf_dataset(dataset_cfg: dict) -> dict:
+    while 'dataset' in dataset_cfg:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
+def _set_channels(model: ConfigDict, channels: List[int]) -> None:
+    """Channels of the modules fed by the backbone (each toolkit's keys)."""
+    neck = model.get('neck')  # mmdet FPN
+    if isinstance(neck, dict) and isinstance(neck.get('in_channels'), list):
+        neck.in_channels = channels
+    for name in ('decode_head', 'auxiliary_head'):  # mmseg
+        head = model.get(name)
+        for h in head if isinstance(head, list) else [head]:
+            if isinstance(h, dict):
+                index = h.get('in_index', -1)
+                h.in_channels = [channels[i] for i in index] if isinstance(
+                    index, (list, tuple)) else channels[index]
+    for name in ('head', 'cls_head'):  # mmpretrain, mmaction
+        head = model.get(name)
+        if isinstance(head, dict) and 'in_channels' in head:
+            head.in_channels = channels[-1]
+
+
+def _fewer_rois(model: ConfigDict) -> None:
+    """Two-stage detectors: 64 RoIs, 200 proposals per image (few objects)."""
+    train_cfg = model.get('train_cfg') or {}
+    if 'rpn_proposal' in train_cfg:
+        train_cfg.rpn_proposal.max_per_img = 200
+    rcnn = train_cfg.get('rcnn')
+    for stage in rcnn if isinstance(rcnn, list) else [rcnn]:
+        if isinstance(stage, dict) and 'sampler' in stage:
+            stage.sampler.num = 64
+
+
+def _fit_schedulers(cfg: Config, epochs: int, iters: int) -> None:
+    """Same schedulers, squeezed into the short run (begin 0, end = its length)."""
+    schedulers = cfg.get('param_scheduler')
+    if schedulers is None:
+        return
+    for scheduler in schedulers if isinstance(schedulers, list) else [
+            schedulers
+    ]:
+        scheduler.begin = 0
+        scheduler.end = epochs if scheduler.get('by_epoch', True) else iters
+        if 'T_max' in scheduler:
+            scheduler.T_max = scheduler.end
+        if 'milestones' in scheduler:
+            scheduler.milestones = [scheduler.end]
+
+
+def small_data_config(cfg: Config,
+                      train_samples: int = 4,
+                      val_samples: int = 4,
+                      work_dir: Optional[str] = None) -> Config:
+    """A copy of ``cfg`` that runs on the small datasets in seconds."""
+    cfg = copy.deepcopy(cfg)
+    dataset_type = _leaf_dataset(cfg.train_dataloader.dataset)['type']
+    dataset_type = dataset_type.split('.')[-1]
+    if dataset_type not in SMOKE_CONFIGS:
+        raise KeyError(f'no small dataset for {dataset_type}; known: '
+                       f'{sorted(SMOKE_CONFIGS)}')
+    smoke = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'smoke', SMOKE_CONFIGS[dataset_type]))
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                  'val_evaluator', 'test_evaluator'):
+        cfg[field] = copy.deepcopy(smoke[field])
+    for field, count in (('train_dataloader', train_samples),
+                         ('val_dataloader', val_samples),
+                         ('test_dataloader', val_samples)):
+        cfg[field].num_workers = 0
+        cfg[field].persistent_workers = False
+        _leaf_dataset(cfg[field].dataset)['indices'] = count
+    size = smoke.model.get('data_preprocessor', {}).get('size')
+    if size is not None:
+        cfg.model.data_preprocessor.size = size
+
+    backbone = cfg.model.get('backbone')
+    shrink = BACKBONE_SHRINKERS.get(backbone.get('type')) if backbone else None
+    if shrink is not None:
+        _set_channels(cfg.model, shrink(backbone))
+    if backbone is not None:
+        backbone.pop('init_cfg', None)
+    cfg.model.pop('pretrained', None)
+    _fewer_rois(cfg.model)
+    cfg.load_from = None
+    cfg.resume = False
+
+    iters = 2
+    if cfg.train_cfg.get('type', '').endswith('IterBasedTrainLoop') or \
+            cfg.train_cfg.get('by_epoch') is False:
+        cfg.train_cfg.max_iters = iters
+        cfg.train_cfg.val_interval = iters
+    else:
+        cfg.train_cfg.max_epochs = 1
+        cfg.train_cfg.val_interval = 1
+        cfg.train_cfg.pop('val_begin', None)
+    _fit_schedulers(cfg, epochs=1, iters=iters)
+    hooks = cfg.default_hooks
+    hooks.logger.interval = 1
+    hooks.checkpoint.interval = cfg.train_cfg.get('max_iters', 1)
+    if 'visualizer' in cfg and isinstance(cfg.visualizer, dict):
+        cfg.visualizer.name = f'visualizer_{id(cfg)}'
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    return cfg

@@ -38,10 +38,15 @@ class WindowAttentionV2(nn.Module):
         attn_drop: dropout on the attention weights.
         proj_drop: dropout after the output projection.
         cpb_hidden: hidden width of the position-bias MLP (512 officially).
-        fused: compute with ``F.scaled_dot_product_attention`` (the logit
-            scale folded into the normalised queries, position bias and
-            shift mask as the additive mask) instead of the reference
-            matmul-softmax-matmul; both give the same values and gradients.
+        fused: the fast path (default): the logit scale folded into the
+            normalised queries and position bias + shift mask added as one
+            mask, computed by ``F.scaled_dot_product_attention`` on CUDA and
+            by two matmuls and an in-place add on CPU (where PyTorch has no
+            SDPA kernel for a learned float mask, and its fallback computes
+            bf16 in fp32: 2.8x slower, see ``benchmarks/README.md``; set
+            :attr:`use_sdpa` to force either).  ``False``: the reference
+            path in the official order.  Both give the same values and
+            gradients (tested).
     """
 
     def __init__(self,
@@ -67,6 +72,8 @@ class WindowAttentionV2(nn.Module):
                 f'pretrained_window_size={self.pretrained_window_size} must '
                 f'have one entry per window axis ({len(self.window_size)}).')
         self.fused = fused
+        #: run the fast path through SDPA: None = on CUDA tensors only
+        self.use_sdpa: Optional[bool] = None
         self.attn_drop = attn_drop
 
         self.logit_scale = nn.Parameter(
@@ -144,7 +151,10 @@ class WindowAttentionV2(nn.Module):
             qkv = F.linear(x, self.qkv.weight, bias)
         batch, tokens, _ = x.shape
         qkv = qkv.view(batch, tokens, 3, self.num_heads, -1)
-        return qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B_, nH, N, hd)
+        # one copy into head-major order: the normalisations and batched
+        # matmuls below then read contiguous memory (no per-op copies)
+        qkv = qkv.permute(2, 0, 3, 1, 4).contiguous()
+        return qkv.unbind(0)  # 3 x (B_, nH, N, hd)
 
     def forward(self,
                 x: torch.Tensor,
@@ -169,11 +179,18 @@ class WindowAttentionV2(nn.Module):
             bias = bias.unsqueeze(0) + mask.unsqueeze(1).to(bias.dtype)
         dropout = self.attn_drop if self.training else 0.0
         if self.fused:
-            q = F.normalize(q, dim=-1) * scale
+            # cos(q, k) * s = (q * s / |q|) . (k / |k|): one pass over q
+            q = q * (scale / q.norm(dim=-1, keepdim=True).clamp_min(1e-12))
             k = F.normalize(k, dim=-1)
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=bias.to(q.dtype), dropout_p=dropout,
-                scale=1.0)
+            use_sdpa = x.is_cuda if self.use_sdpa is None else self.use_sdpa
+            if use_sdpa:
+                out = F.scaled_dot_product_attention(
+                    q, k, v, attn_mask=bias.to(q.dtype), dropout_p=dropout,
+                    scale=1.0)
+            else:
+                attn = (q @ k.transpose(-2, -1)).add_(bias.to(q.dtype))
+                attn = F.dropout(attn.softmax(dim=-1), dropout, self.training)
+                out = attn @ v
         else:
             attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(
                 -2, -1)

@@ -1,4 +1,5 @@
 """The Swin V2 transformer block (res-post-norm) and its MLP."""
+import math
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
@@ -49,7 +50,8 @@ class SwinV2Block(nn.Module):
         extra_norm: add a LayerNorm on the main branch after the block (the
             H/G "extra norm every 6 layers", as mmpretrain places it).
         window_clip: ``'official'``, ``'per_axis'`` or ``'pad'``.
-        fused_attention: use the SDPA path of :class:`WindowAttentionV2`.
+        fused_attention: the fast attention path (else the reference),
+            see :class:`WindowAttentionV2`.
     """
 
     def __init__(self,
@@ -120,10 +122,27 @@ class SwinV2Block(nn.Module):
             x = x[(slice(None), ) + tuple(slice(0, s) for s in spatial)]
         return x
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: ``(B, *spatial, C)``, channels last."""
-        x = x + self.drop_path(self.norm1(self._window_attention(x)))
+    def _residuals(self, x: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path(self.norm1(attn))
         x = x + self.drop_path(self.norm2(self.mlp(x)))
         if self.norm3 is not None:
             x = self.norm3(x)
         return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: ``(B, *spatial, C)``, channels last."""
+        return self._residuals(x, self._window_attention(x))
+
+    def forward_windows(self, tokens: torch.Tensor,
+                        mask: Optional[torch.Tensor],
+                        window: Tuple[int, ...]) -> torch.Tensor:
+        """The same block on tokens already in this block's window order.
+
+        ``tokens``: ``(B, L, C)``, the (shifted) windows one after another;
+        ``mask``: their shift mask.  Everything but attention is per token,
+        so the result stays in window order (see ``SwinV2Stage``).
+        """
+        batch, length, channels = tokens.shape
+        windows = tokens.view(-1, math.prod(window), channels)
+        attn = self.attn(windows, mask=mask, window=window)
+        return self._residuals(tokens, attn.view(batch, length, channels))

@@ -19,6 +19,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from visrep.registry import MODELS
 from .block import SwinV2Block
 from .patch_merging import PatchMergingV2
+from .windows import PermuteTokens, fit_window, window_order
 
 #: arch -> embed_dims, depths, num_heads, extra_norm_every_n_blocks.
 #: H and G heads are mmpretrain's (the paper gives only C and depths).
@@ -72,7 +73,14 @@ class PatchEmbed(nn.Module):
 
 
 class SwinV2Stage(nn.Module):
-    """``depth`` blocks (shift on odd ones), then optional patch merging."""
+    """``depth`` blocks (shift on odd ones), then optional patch merging.
+
+    When no block needs padding, the tokens stay in window order through
+    the stage: one gather per block moves them from the previous block's
+    (shifted) windows to the next block's, and one more back to raster order
+    at the end -- instead of roll, partition, reverse and roll back in every
+    block.  Otherwise each block runs on the raster map (padding as needed).
+    """
 
     def __init__(self, dim: int, depth: int, num_heads: int,
                  window_size: Tuple[int, int],
@@ -91,14 +99,59 @@ class SwinV2Stage(nn.Module):
                 **block_kwargs) for i in range(depth)
         ])
         self.downsample = PatchMergingV2(dim) if downsample else None
+        self._plans: Dict[tuple, Optional[tuple]] = {}
+
+    def _window_plan(self, spatial: Tuple[int, int], device) -> Optional[tuple]:
+        """Per block ``(index, inverse, mask, window)``, and the way back."""
+        key = (spatial, device)
+        if key in self._plans:
+            return self._plans[key]
+        steps, position = [], None  # position[r]: where raster token r is
+        for block in self.blocks:
+            window, shift = fit_window(spatial, block.window_size,
+                                       block.shift_size, block.window_clip)
+            if any(size % w for size, w in zip(spatial, window)):
+                self._plans[key] = None  # padding needed: raster path
+                return None
+            order = window_order(spatial, window, shift)
+            index = order if position is None else position[order]
+            mask = block._shift_mask(spatial, window, shift,
+                                     device) if any(shift) else None
+            steps.append((_gather(index, device), mask, window))
+            position = torch.argsort(order)
+        plan = (steps, _gather(position, device))
+        self._plans[key] = plan
+        return plan
+
+    def _run(self, block, *args):
+        if self.with_cp and args[0].requires_grad:
+            return cp.checkpoint(block, *args, use_reentrant=False)
+        return block(*args)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            if self.with_cp and x.requires_grad:
-                x = cp.checkpoint(block, x, use_reentrant=False)
-            else:
-                x = block(x)
-        return x
+        plan = self._window_plan(tuple(x.shape[1:3]), x.device)
+        if plan is None:
+            for block in self.blocks:
+                x = self._run(block, x)
+            return x
+        steps, back = plan
+        shape = x.shape
+        tokens = x.reshape(shape[0], -1, shape[-1])
+        for block, (gather, mask, window) in zip(self.blocks, steps):
+            if gather is not None:
+                tokens = PermuteTokens.apply(tokens, *gather)
+            tokens = self._run(block.forward_windows, tokens, mask, window)
+        if back is not None:
+            tokens = PermuteTokens.apply(tokens, *back)
+        return tokens.view(shape)
+
+
+def _gather(index: torch.Tensor, device) -> Optional[Tuple[torch.Tensor,
+                                                            torch.Tensor]]:
+    """(index, inverse) on ``device``, or None for the identity."""
+    if torch.equal(index, torch.arange(len(index))):
+        return None
+    return index.to(device), torch.argsort(index).to(device)
 
 
 @MODELS.register_module()
@@ -138,7 +191,8 @@ class SwinTransformerV2(BaseModule):
             period on the main branch (H/G: 6, as mmpretrain places it).
         window_clip: how a window meets a small map: ``'official'``,
             ``'per_axis'`` (timm) or ``'pad'`` (mmpretrain ``pad_small_map``).
-        fused_attention: attention through SDPA (else the reference path).
+        fused_attention: the fast attention path (SDPA on CUDA), else the
+            reference path; see :class:`.attention.WindowAttentionV2`.
         zero_init_post_norm: zero the weight and bias of every block's
             ``norm1``/``norm2`` at init (official ``_init_respostnorm``).
         init_cfg: mmengine init config; ``dict(type='Pretrained',

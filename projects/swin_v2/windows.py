@@ -130,6 +130,36 @@ def shift_attention_mask(spatial: Sequence[int], window_size: Sequence[int],
     return mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
 
 
+def window_order(spatial: Sequence[int], window_size: Sequence[int],
+                 shift_size: Sequence[int]) -> torch.Tensor:
+    """Raster index of each token in (shifted) window order.
+
+    ``x.flatten(1, -2)[:, window_order(...)]`` equals
+    ``window_partition(roll(x, -shift), window)`` flattened over windows;
+    it needs ``spatial`` to be a multiple of the window.
+    """
+    raster = torch.arange(math.prod(spatial)).view(1, *spatial, 1)
+    if any(shift_size):
+        raster = torch.roll(raster, shifts=[-s for s in shift_size],
+                            dims=tuple(range(1, 1 + len(spatial))))
+    return window_partition(raster, window_size).flatten()
+
+
+class PermuteTokens(torch.autograd.Function):
+    """``x[:, index]`` whose backward is the inverse gather (no scatter-add)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor,
+                inverse: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(inverse)
+        return x.index_select(1, index)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        inverse, = ctx.saved_tensors
+        return grad.index_select(1, inverse), None, None
+
+
 def _product(options: List[List[slice]]) -> List[tuple]:
     combos: List[tuple] = [()]
     for choices in options:

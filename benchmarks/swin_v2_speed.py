@@ -1,0 +1,227 @@
+#!/usr/bin/env python
+"""SwinV2-T (256 px, window 8): ours vs timm vs mmpretrain, side by side.
+
+Train-step (forward, cross-entropy, backward, SGD step) and inference
+throughput in images/s, all three models in the same process, measured in
+alternating rounds (ours, timm, mmpretrain, ours, ...) so that drifts of the
+machine hit all of them alike; the median round counts.  Peak memory is the
+peak of live tensor memory during a warm train step -- parameters, SGD
+momentum, gradients, activations and temporaries -- as PyTorch's
+``MemTracker`` (``torch.distributed._tools.mem_tracker``) counts it from the
+tensors' storages, on CPU and GPU alike (the process RSS is too noisy to
+compare: glibc keeps freed blocks); not measured with ``--compile``.
+Precision is the same for all (fp32, or bf16 autocast).
+
+    python benchmarks/swin_v2_speed.py [--batch 8] [--precision fp32|bf16]
+        [--rounds 5] [--compile] [--device cpu|cuda] [--profile]
+
+``--profile`` adds, per model, where a warm train step spends its time
+(self time of PyTorch's operators, grouped by kind).  All three models use
+the official SwinV2-T drop-path rate 0.2 (their defaults differ: 0.2, 0.0
+in timm, 0.1 in mmpretrain).
+"""
+import argparse
+import re
+import statistics
+import time
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+PEERS = ('ours', 'timm', 'mmpretrain')
+#: stochastic depth of SwinV2-T in the official recipe, for all three
+DROP_PATH = 0.2
+
+#: operator kinds of the profile: (kind, regular expression on aten names)
+OP_KINDS = (
+    ('matmul (linear, attention)', r'aten::(mm|addmm|bmm|baddbmm|_mkldnn)'),
+    ('layer norm', r'aten::native_layer_norm'),
+    ('GELU', r'aten::gelu'),
+    ('softmax', r'aten::_softmax'),
+    ('data movement (copy, cat, gather, pad)',
+     r'aten::(copy_|cat|index|gather|scatter|constant_pad|clone|roll|'
+     r'_unsafe_view|contiguous|masked_fill|fill_|zero_)'),
+    ('other element-wise and reductions', r'aten::'),
+)
+
+
+class _Classifier(nn.Module):
+    """Backbone + global average pooling + linear head (as timm's model)."""
+
+    def __init__(self, backbone: nn.Module, dim: int = 768):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(dim, 1000)
+
+    def forward(self, x):
+        return self.head(self.backbone(x)[-1].mean((2, 3)))
+
+
+def build(name: str) -> nn.Module:
+    if name == 'ours':
+        import visrep  # noqa: F401
+        from projects.swin_v2 import SwinTransformerV2
+        return _Classifier(SwinTransformerV2('tiny', window_size=8,
+                                             drop_path_rate=DROP_PATH))
+    if name == 'timm':
+        import timm
+        return timm.create_model('swinv2_tiny_window8_256', num_classes=1000,
+                                 drop_path_rate=DROP_PATH)
+    if name == 'mmpretrain':
+        from mmpretrain.models.backbones import SwinTransformerV2
+        return _Classifier(SwinTransformerV2('tiny', img_size=256,
+                                             window_size=8,
+                                             drop_path_rate=DROP_PATH))
+    raise ValueError(name)
+
+
+class Runner:
+    """One model's train step and inference step."""
+
+    def __init__(self, name, args):
+        self.model = build(name).to(args.device)
+        if args.compile:
+            self.model = torch.compile(self.model)
+        self.optim = torch.optim.SGD(self.model.parameters(), lr=0.01,
+                                     momentum=0.9)
+        self.dtype = torch.bfloat16 if args.precision == 'bf16' else None
+        self.device = args.device
+        generator = torch.Generator().manual_seed(0)
+        self.x = torch.randn(args.batch, 3, 256, 256,
+                             generator=generator).to(args.device)
+        self.y = torch.randint(0, 1000, (args.batch, ),
+                               generator=generator).to(args.device)
+
+    def _autocast(self):
+        return torch.autocast(self.device, dtype=self.dtype,
+                              enabled=self.dtype is not None)
+
+    def train_step(self):
+        self.model.train()
+        self.optim.zero_grad(set_to_none=True)
+        with self._autocast():
+            loss = nn.functional.cross_entropy(self.model(self.x), self.y)
+        loss.backward()
+        self.optim.step()
+
+    def infer_step(self):
+        self.model.eval()
+        with torch.no_grad(), self._autocast():
+            self.model(self.x)
+
+
+def _sync(device):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def throughput(args) -> dict:
+    runners = {name: Runner(name, args) for name in PEERS}
+    results = {}
+    for mode in ('train', 'infer'):
+        for runner in runners.values():  # warm-up (and compilation)
+            for _ in range(2):
+                getattr(runner, f'{mode}_step')()
+        times = {name: [] for name in PEERS}
+        for _ in tqdm(range(args.rounds), desc=f'{mode} rounds'):
+            for name, runner in runners.items():
+                _sync(args.device)
+                start = time.perf_counter()
+                getattr(runner, f'{mode}_step')()
+                _sync(args.device)
+                times[name].append(time.perf_counter() - start)
+        results[mode] = {name: args.batch / statistics.median(t)
+                         for name, t in times.items()}
+    return results
+
+
+def peak_memory_mb(name: str, args) -> dict:
+    """Peak live tensor memory of a warm train step, by kind, in MiB."""
+    if args.compile:
+        return {'Total': float('nan'), 'activations': float('nan')}
+    from torch.distributed._tools.mem_tracker import MemTracker
+    runner = Runner(name, args)
+    runner.train_step()  # warm: gradients and momentum exist
+    tracker = MemTracker()
+    tracker.track_external(runner.model, runner.optim)
+    with tracker:
+        runner.train_step()
+    snapshot = tracker.get_tracker_snapshot('peak')
+    device = next(d for d in snapshot if torch.device(d).type == args.device)
+    peak = {str(k).split('.')[-1]: v / 2**20
+            for k, v in snapshot[device].items()}
+    return {'Total': peak['Total'], 'activations': peak.get('ACT', 0.0)}
+
+
+def profile(name: str, args) -> dict:
+    """Self time of a warm train step per operator kind, ms."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+    runner = Runner(name, args)
+    for _ in range(2):
+        runner.train_step()
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        runner.train_step()
+    kinds = {kind: 0.0 for kind, _ in OP_KINDS}
+    for event in prof.key_averages():
+        for kind, pattern in OP_KINDS:
+            if re.match(pattern, event.key):
+                kinds[kind] += event.self_cpu_time_total / 1000
+                break
+    return kinds
+
+
+def machine(device: str) -> str:
+    if device == 'cuda':
+        return torch.cuda.get_device_name()
+    with open('/proc/cpuinfo') as f:
+        model = next((line.split(':', 1)[1].strip() for line in f
+                      if line.startswith('model name')), 'CPU')
+    return f'{model}, {torch.get_num_threads()} threads'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--precision', choices=['fp32', 'bf16'],
+                        default='fp32')
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile every model')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--profile', action='store_true',
+                        help='also print where a train step spends its time')
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    print(f'# {machine(args.device)}, torch {torch.__version__}, batch '
+          f'{args.batch}, {args.precision}'
+          f'{", torch.compile" if args.compile else ""}')
+    results = throughput(args)
+    memory = {name: peak_memory_mb(name, args) for name in PEERS}
+    print(f'{"":12s} {"train img/s":>12s} {"infer img/s":>12s} '
+          f'{"peak MiB":>9s} {"of it act.":>10s}')
+    for name in PEERS:
+        print(f'{name:12s} {results["train"][name]:12.2f} '
+              f'{results["infer"][name]:12.2f} {memory[name]["Total"]:9.0f} '
+              f'{memory[name]["activations"]:10.0f}')
+    for peer in PEERS[1:]:
+        train = results['train']['ours'] / results['train'][peer]
+        infer = results['infer']['ours'] / results['infer'][peer]
+        mem = memory['ours']['Total'] / memory[peer]['Total']
+        print(f'ours / {peer}: train {train:.2f}x, infer {infer:.2f}x, '
+              f'peak memory {mem:.2f}x')
+    if args.profile:
+        table = {name: profile(name, args) for name in tqdm(PEERS,
+                                                            desc='profile')}
+        print(f'\ntrain step, self time by operator kind (ms)')
+        print(f'{"":40s}' + ''.join(f'{name:>12s}' for name in PEERS))
+        for kind, _ in OP_KINDS:
+            print(f'{kind:40s}' + ''.join(f'{table[n][kind]:12.0f}'
+                                          for n in PEERS))
+        print(f'{"total":40s}' + ''.join(
+            f'{sum(table[n].values()):12.0f}' for n in PEERS))
+
+
+if __name__ == '__main__':
+    main()

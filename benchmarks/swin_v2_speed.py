@@ -22,12 +22,13 @@ in timm, 0.1 in mmpretrain).
 """
 import argparse
 import re
-import statistics
-import time
 
 import torch
 from torch import nn
 from tqdm import tqdm
+
+from visrep.benchmarking import (alternating_times, machine, median,
+                                peak_tensor_memory_mb)
 
 PEERS = ('ours', 'timm', 'mmpretrain')
 #: stochastic depth of SwinV2-T in the official recipe, for all three
@@ -111,47 +112,26 @@ class Runner:
             self.model(self.x)
 
 
-def _sync(device):
-    if device == 'cuda':
-        torch.cuda.synchronize()
-
-
 def throughput(args) -> dict:
     runners = {name: Runner(name, args) for name in PEERS}
     results = {}
     for mode in ('train', 'infer'):
-        for runner in runners.values():  # warm-up (and compilation)
-            for _ in range(2):
-                getattr(runner, f'{mode}_step')()
-        times = {name: [] for name in PEERS}
-        for _ in tqdm(range(args.rounds), desc=f'{mode} rounds'):
-            for name, runner in runners.items():
-                _sync(args.device)
-                start = time.perf_counter()
-                getattr(runner, f'{mode}_step')()
-                _sync(args.device)
-                times[name].append(time.perf_counter() - start)
-        results[mode] = {name: args.batch / statistics.median(t)
+        times = alternating_times(
+            {name: getattr(r, f'{mode}_step') for name, r in runners.items()},
+            args.rounds, args.device, desc=f'{mode} rounds')
+        results[mode] = {name: args.batch / median(t)
                          for name, t in times.items()}
     return results
 
 
 def peak_memory_mb(name: str, args) -> dict:
-    """Peak live tensor memory of a warm train step, by kind, in MiB."""
+    """Peak live tensor memory of a warm train step, MiB."""
     if args.compile:
-        return {'Total': float('nan'), 'activations': float('nan')}
-    from torch.distributed._tools.mem_tracker import MemTracker
+        return {'total': float('nan'), 'activations': float('nan')}
     runner = Runner(name, args)
     runner.train_step()  # warm: gradients and momentum exist
-    tracker = MemTracker()
-    tracker.track_external(runner.model, runner.optim)
-    with tracker:
-        runner.train_step()
-    snapshot = tracker.get_tracker_snapshot('peak')
-    device = next(d for d in snapshot if torch.device(d).type == args.device)
-    peak = {str(k).split('.')[-1]: v / 2**20
-            for k, v in snapshot[device].items()}
-    return {'Total': peak['Total'], 'activations': peak.get('ACT', 0.0)}
+    return peak_tensor_memory_mb(runner.train_step,
+                                 (runner.model, runner.optim), args.device)
 
 
 def profile(name: str, args) -> dict:
@@ -170,15 +150,6 @@ def profile(name: str, args) -> dict:
                 kinds[kind] += event.self_cpu_time_total / 1000
                 break
     return kinds
-
-
-def machine(device: str) -> str:
-    if device == 'cuda':
-        return torch.cuda.get_device_name()
-    with open('/proc/cpuinfo') as f:
-        model = next((line.split(':', 1)[1].strip() for line in f
-                      if line.startswith('model name')), 'CPU')
-    return f'{model}, {torch.get_num_threads()} threads'
 
 
 def main():
@@ -203,12 +174,12 @@ def main():
           f'{"peak MiB":>9s} {"of it act.":>10s}')
     for name in PEERS:
         print(f'{name:12s} {results["train"][name]:12.2f} '
-              f'{results["infer"][name]:12.2f} {memory[name]["Total"]:9.0f} '
+              f'{results["infer"][name]:12.2f} {memory[name]["total"]:9.0f} '
               f'{memory[name]["activations"]:10.0f}')
     for peer in PEERS[1:]:
         train = results['train']['ours'] / results['train'][peer]
         infer = results['infer']['ours'] / results['infer'][peer]
-        mem = memory['ours']['Total'] / memory[peer]['Total']
+        mem = memory['ours']['total'] / memory[peer]['total']
         print(f'ours / {peer}: train {train:.2f}x, infer {infer:.2f}x, '
               f'peak memory {mem:.2f}x')
     if args.profile:

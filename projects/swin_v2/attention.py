@@ -102,7 +102,8 @@ class WindowAttentionV2(nn.Module):
             relative_position_index(self.window_size), persistent=False)
         self._geometry: Dict[Tuple[int, ...], Tuple[torch.Tensor,
                                                     torch.Tensor]] = {}
-        self._eval_bias: Optional[Tuple[tuple, torch.Tensor]] = None
+        #: eval cache: (key, cpb_mlp weights it was computed with, bias)
+        self._eval_bias: Optional[tuple] = None
 
     # ------------------------------------------------------------ geometry
     def _tables(self, window: Tuple[int, ...]):
@@ -122,23 +123,31 @@ class WindowAttentionV2(nn.Module):
                       ) -> torch.Tensor:
         """``16 * sigmoid(cpb_mlp(table))[index]``: ``(num_heads, N, N)``.
 
-        Computed once per block forward; in eval mode (no gradient) it is
-        cached until the ``cpb_mlp`` weights change.
+        Computed once per block forward.  Without gradients (eval) it is
+        cached and reused while the ``cpb_mlp`` weights are equal to the
+        ones it was computed with -- compared by value, since weights may
+        change without a version bump (``param.data`` updates, as
+        mmengine's EMA does); the comparison reads the MLP's few thousand
+        weights instead of evaluating it on every table entry.
         """
         window = tuple(window or self.window_size)
         caching = not torch.is_grad_enabled()
         if caching:
-            key = (window, ) + tuple(
-                (p.data_ptr(), p._version) for p in self.cpb_mlp.parameters())
-            if self._eval_bias is not None and self._eval_bias[0] == key:
-                return self._eval_bias[1]
+            key = (window, torch.is_autocast_enabled('cpu'),
+                   torch.is_autocast_enabled('cuda'))
+            cached = self._eval_bias
+            if cached is not None and cached[0] == key and all(
+                    torch.equal(p, q) for p, q in zip(
+                        self.cpb_mlp.parameters(), cached[1])):
+                return cached[2]
         table, index = self._tables(window)
         bias = self.cpb_mlp(table.to(self.cpb_mlp[0].weight.dtype))
         bias = bias.view(-1, self.num_heads)[index.view(-1)]
         n = index.shape[0]
         bias = 16 * torch.sigmoid(bias.view(n, n, -1).permute(2, 0, 1))
         if caching:
-            self._eval_bias = (key, bias)
+            weights = [p.detach().clone() for p in self.cpb_mlp.parameters()]
+            self._eval_bias = (key, weights, bias)
         return bias
 
     # ------------------------------------------------------------ forward

@@ -242,7 +242,7 @@ def match_backbone_keys(backbone: torch.nn.Module, state_dict: StateDict,
         problems.append(f'shape mismatches: {_describe(mismatched)}')
     if problems:
         raise CheckpointMismatchError(
-            f'{source} does not match the SwinTransformerV2 backbone '
+            f'{source} does not match the {type(backbone).__name__} backbone '
             f'(arch embed_dims={backbone.embed_dims}, depths='
             f'{backbone.depths}): ' + '; '.join(problems) + '. Check the '
             'arch, or that this is a Swin V2 checkpoint.')
@@ -283,7 +283,8 @@ def adapt_foreign_state_dict(backbone: torch.nn.Module, state_dict: dict,
     under_prefix = {k[len(prefix):]: v for k, v in inner.items()
                     if k.startswith(prefix)}
     if any(_SWIN_KEY.match(k) for k in under_prefix):
-        if inner is state_dict and detect_layout(under_prefix) == 'visrep':
+        if inner is state_dict and detect_layout(under_prefix) == 'visrep' \
+                and backbone.fit_checkpoint(under_prefix) is under_prefix:
             return state_dict
         source, kept = under_prefix, {k: v for k, v in inner.items()
                                       if not k.startswith(prefix)}
@@ -293,6 +294,7 @@ def adapt_foreign_state_dict(backbone: torch.nn.Module, state_dict: dict,
     else:
         return state_dict
     backbone_sd, head, layout = checkpoint_filter_fn(source)
+    backbone_sd = backbone.fit_checkpoint(backbone_sd)
     new_norms = match_backbone_keys(backbone, backbone_sd,
                                     f'checkpoint ({layout} layout)')
     kept.update({prefix + k: v for k, v in backbone_sd.items()})
@@ -332,6 +334,7 @@ def load_pretrained(backbone: torch.nn.Module,
             raise CheckpointMismatchError(
                 f'{filename} has no keys with prefix {prefix!r}.')
     backbone_sd, _, layout = checkpoint_filter_fn(sd)
+    backbone_sd = backbone.fit_checkpoint(backbone_sd)
     new_norms = match_backbone_keys(backbone, backbone_sd, filename)
     backbone.load_state_dict(backbone_sd, strict=False)
     print_log(

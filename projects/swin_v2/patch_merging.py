@@ -21,13 +21,19 @@ class PatchMergingV2(nn.Module):
         self.norm = nn.LayerNorm(self.out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, H, W, C)`` -> ``(B, ceil(H/2), ceil(W/2), out_dim)``."""
-        batch, height, width, channels = x.shape
+        """``(B, [T,] H, W, C)`` -> ``(B, [T,] ceil(H/2), ceil(W/2), out_dim)``.
+
+        Only the last two spatial axes are merged: a video's time axis (if
+        any) is kept, as in Video Swin.
+        """
+        *lead, height, width, channels = x.shape
+        x = x.reshape(-1, height, width, channels)
         if height % 2 or width % 2:
             x = F.pad(x, (0, 0, 0, width % 2, 0, height % 2))
             height, width = height + height % 2, width + width % 2
-        # (B, H/2, 2[row], W/2, 2[col], C) -> (B, H/2, W/2, 2[col], 2[row], C)
-        x = x.view(batch, height // 2, 2, width // 2, 2, channels)
-        x = x.permute(0, 1, 3, 4, 2, 5).reshape(batch, height // 2,
-                                                 width // 2, 4 * channels)
-        return self.norm(self.reduction(x))
+        # (N, H/2, 2[row], W/2, 2[col], C) -> (N, H/2, W/2, 2[col], 2[row], C)
+        x = x.view(-1, height // 2, 2, width // 2, 2, channels)
+        x = x.permute(0, 1, 3, 4, 2, 5).reshape(-1, height // 2, width // 2,
+                                                 4 * channels)
+        x = self.norm(self.reduction(x))
+        return x.view(*lead, height // 2, width // 2, self.out_dim)

@@ -55,25 +55,37 @@ def _per_stage(value, name: str, stages: int) -> Tuple:
 
 
 class PatchEmbed(nn.Module):
-    """Non-overlapping patches: ``proj`` (conv, stride = patch) then ``norm``."""
+    """Non-overlapping patches: ``proj`` (conv, stride = patch) then ``norm``.
 
-    def __init__(self, in_channels: int, embed_dims: int, patch_size: int):
+    ``patch_size`` has one entry per spatial axis: 2 for images (Conv2d),
+    3 for videos (Conv3d, ``(time, height, width)``).
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int,
+                 patch_size: Sequence[int]):
         super().__init__()
-        self.patch_size = patch_size
-        self.proj = nn.Conv2d(in_channels, embed_dims, patch_size, patch_size)
+        self.patch_size = tuple(patch_size)
+        conv = {2: nn.Conv2d, 3: nn.Conv3d}[len(self.patch_size)]
+        self.proj = conv(in_channels, embed_dims, self.patch_size,
+                         self.patch_size)
         self.norm = nn.LayerNorm(embed_dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W)`` -> ``(B, H/p, W/p, D)`` (padded to whole patches)."""
-        pad_h = -x.shape[2] % self.patch_size
-        pad_w = -x.shape[3] % self.patch_size
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h))
-        return self.norm(self.proj(x).permute(0, 2, 3, 1))
+        """``(B, C, *S)`` -> ``(B, *S/p, D)`` (padded to whole patches)."""
+        pads = [-size % p for size, p in zip(x.shape[2:], self.patch_size)]
+        if any(pads):
+            widths = []  # F.pad takes the last axis first
+            for pad in reversed(pads):
+                widths += [0, pad]
+            x = F.pad(x, widths)
+        return self.norm(self.proj(x).movedim(1, -1))
 
 
 class SwinV2Stage(nn.Module):
     """``depth`` blocks (shift on odd ones), then optional patch merging.
+
+    Works on ``(B, *spatial, C)`` maps of images (H, W) and videos (T, H, W)
+    alike; the merging halves the last two axes only.
 
     When no block needs padding, the tokens stay in window order through
     the stage: one gather per block moves them from the previous block's
@@ -83,8 +95,9 @@ class SwinV2Stage(nn.Module):
     """
 
     def __init__(self, dim: int, depth: int, num_heads: int,
-                 window_size: Tuple[int, int],
-                 pretrained_window_size: Tuple[int, int], drop_paths: List[float],
+                 window_size: Tuple[int, ...],
+                 pretrained_window_size: Tuple[int, ...],
+                 drop_paths: List[float],
                  downsample: bool, extra_norm_every_n_blocks: int,
                  with_cp: bool, **block_kwargs):
         super().__init__()
@@ -101,7 +114,7 @@ class SwinV2Stage(nn.Module):
         self.downsample = PatchMergingV2(dim) if downsample else None
         self._plans: Dict[tuple, Optional[tuple]] = {}
 
-    def _window_plan(self, spatial: Tuple[int, int], device) -> Optional[tuple]:
+    def _window_plan(self, spatial: Tuple[int, ...], device) -> Optional[tuple]:
         """Per block ``(index, inverse, mask, window)``, and the way back."""
         key = (spatial, device)
         if key in self._plans:
@@ -129,7 +142,7 @@ class SwinV2Stage(nn.Module):
         return block(*args)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        plan = self._window_plan(tuple(x.shape[1:3]), x.device)
+        plan = self._window_plan(tuple(x.shape[1:-1]), x.device)
         if plan is None:
             for block in self.blocks:
                 x = self._run(block, x)
@@ -200,6 +213,8 @@ class SwinTransformerV2(BaseModule):
             our checkpoints (see :mod:`.checkpoint`).
     """
     arch_zoo = ARCH_ZOO
+    #: spatial axes of the input: 2 (H, W); the video backbone has 3
+    spatial_dims = 2
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -242,8 +257,9 @@ class SwinTransformerV2(BaseModule):
         self.norm_eval = norm_eval
         self.zero_init_post_norm = zero_init_post_norm
 
-        self.patch_embed = PatchEmbed(in_channels, self.embed_dims,
-                                      patch_size)
+        self.patch_embed = PatchEmbed(
+            in_channels, self.embed_dims,
+            self._as_window(patch_size, 'patch_size'))
         self.pos_drop = nn.Dropout(drop_rate)
         total = sum(self.depths)  # stochastic depth rises linearly
         drop_paths = [drop_path_rate * i / max(total - 1, 1)
@@ -256,8 +272,9 @@ class SwinTransformerV2(BaseModule):
             self.layers.append(
                 SwinV2Stage(
                     dim, depth, self.num_heads[i],
-                    (self.window_sizes[i], ) * 2,
-                    (self.pretrained_window_sizes[i], ) * 2,
+                    self._as_window(self.window_sizes[i], 'window_size'),
+                    self._as_pretrained_window(
+                        self.pretrained_window_sizes[i]),
                     drop_paths[start:start + depth],
                     downsample=i < num_stages - 1,
                     extra_norm_every_n_blocks=extra_norm_every_n_blocks,
@@ -271,6 +288,19 @@ class SwinTransformerV2(BaseModule):
         for i in self.out_indices:
             self.add_module(f'norm{i}', nn.LayerNorm(self.num_features[i]))
         self._freeze_stages()
+
+    def _as_window(self, value, name: str) -> Tuple[int, ...]:
+        """One stage's window (or patch) per spatial axis."""
+        if isinstance(value, int):
+            return (value, ) * self.spatial_dims
+        value = tuple(value)
+        if len(value) != self.spatial_dims:
+            raise ValueError(f'{name}={value!r}: give an int or '
+                             f'{self.spatial_dims} values per stage.')
+        return value
+
+    def _as_pretrained_window(self, value) -> Tuple[int, ...]:
+        return self._as_window(value, 'pretrained_window_sizes')
 
     @classmethod
     def _arch_settings(cls, arch: Union[str, dict]) -> dict:
@@ -319,6 +349,15 @@ class SwinTransformerV2(BaseModule):
             self._init_default()
         super().init_weights()
 
+    def fit_checkpoint(self, state_dict: dict) -> dict:
+        """Backbone keys of a checkpoint, made to fit this model's shapes.
+
+        Called on every converted checkpoint before its keys are checked;
+        the 2-D model takes them as they are (the video model inflates 2-D
+        weights).
+        """
+        return state_dict
+
     def adapt_state_dict(self, state_dict: dict, prefix: str,
                          model: nn.Module) -> dict:
         """Read official / timm / mmpretrain checkpoints in ``load_from`` too
@@ -337,7 +376,7 @@ class SwinTransformerV2(BaseModule):
             x = stage(x)
             if i in self.out_indices:
                 out = getattr(self, f'norm{i}')(x)
-                outs.append(out.permute(0, 3, 1, 2).contiguous())
+                outs.append(out.movedim(-1, 1).contiguous())
             if stage.downsample is not None:
                 x = stage.downsample(x)
         return tuple(outs)

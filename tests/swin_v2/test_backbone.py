@@ -310,3 +310,21 @@ def test_window_order_stage_equals_raster_blocks_with_gradients(
     assert torch.allclose(gx_a, gx_b, atol=1e-5)
     for a, b in zip(gp_a, gp_b):
         assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_eval_position_bias_cache_follows_weight_changes():
+    """Cached without gradients, recomputed whenever the MLP weights change
+    -- also through ``param.data`` (mmengine's EMA), which bumps no version."""
+    attn = _randomise(WindowAttentionV2(16, 2, (4, 4)))
+    with torch.no_grad():
+        first = attn.position_bias()
+        assert attn.position_bias() is first  # reused
+        attn.cpb_mlp[2].weight.data.mul_(2)  # EMA-style update
+        second = attn.position_bias()
+        assert second is not first and not torch.equal(second, first)
+        fresh = WindowAttentionV2(16, 2, (4, 4))
+        attn.load_state_dict(fresh.state_dict())
+        third = attn.position_bias()
+    assert torch.equal(third, fresh.position_bias().detach())
+    # with gradients it is computed anew and carries them
+    assert attn.position_bias().requires_grad

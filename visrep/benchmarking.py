@@ -1,0 +1,82 @@
+"""What every script in ``benchmarks/`` needs: fair, side-by-side timing.
+
+* :func:`alternating_times` runs the contenders in alternating rounds
+  (A, B, C, A, B, C, ...) after a warm-up, so that drifts of a shared
+  machine hit all of them alike, with a progress bar;
+* :func:`peak_tensor_memory_mb` measures the peak of live tensor memory of
+  one step from the tensors' storages (PyTorch's ``MemTracker``), on CPU and
+  GPU alike -- the process RSS is too noisy to compare (glibc keeps freed
+  blocks);
+* :func:`machine` names the hardware for the figures' caption.
+"""
+import statistics
+import time
+from typing import Callable, Dict, Iterable, List
+
+import torch
+from tqdm import tqdm
+
+
+def synchronize(device: str) -> None:
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def alternating_times(steps: Dict[str, Callable[[], object]],
+                      rounds: int,
+                      device: str = 'cpu',
+                      warmup: int = 2,
+                      desc: str = 'rounds') -> Dict[str, List[float]]:
+    """Seconds per call of each step, measured in alternating rounds."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: Dict[str, List[float]] = {name: [] for name in steps}
+    for _ in tqdm(range(rounds), desc=desc):
+        for name, step in steps.items():
+            synchronize(device)
+            start = time.perf_counter()
+            step()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median(times: Iterable[float]) -> float:
+    return statistics.median(list(times))
+
+
+def peak_tensor_memory_mb(step: Callable[[], object],
+                          tracked: Iterable[object],
+                          device: str = 'cpu') -> Dict[str, float]:
+    """Peak live tensor memory of one ``step()``, MiB: total and activations.
+
+    ``tracked``: the modules and optimizers whose parameters, gradients and
+    states are counted as such (the rest is counted as activations and
+    temporaries).  Run a warm-up step first so that gradients and
+    optimizer states already exist.
+    """
+    from torch.distributed._tools.mem_tracker import MemTracker
+    tracker = MemTracker()
+    tracker.track_external(*tracked)
+    with tracker:
+        step()
+    snapshot = tracker.get_tracker_snapshot('peak')
+    kind = torch.device(device).type
+    stats = next(v for d, v in snapshot.items() if torch.device(d).type == kind)
+    peak = {str(k).split('.')[-1]: v / 2**20 for k, v in stats.items()}
+    return {'total': peak['Total'], 'activations': peak.get('ACT', 0.0)}
+
+
+def machine(device: str = 'cpu') -> str:
+    """``'<CPU model>, N threads'`` or the GPU's name."""
+    if torch.device(device).type == 'cuda':
+        return torch.cuda.get_device_name()
+    model = 'CPU'
+    try:
+        with open('/proc/cpuinfo') as f:
+            model = next((line.split(':', 1)[1].strip() for line in f
+                          if line.startswith('model name')), model)
+    except OSError:
+        pass
+    return f'{model}, {torch.get_num_threads()} threads'

@@ -191,3 +191,71 @@ def test_builds_in_an_mmaction_recognizer():
         features = model(clips, mode='tensor')  # N, C, T', H', W'
         scores = model.cls_head(features)
     assert features.shape == (2, 128, 2, 1, 1) and scores.shape == (2, 5)
+
+
+def _official_release(image):
+    """The 2-D weights as the official training code saves them."""
+    model = {('norm.' + k[len('norm3.'):] if k.startswith('norm3.') else k): v
+             for k, v in image.state_dict().items()
+             if k.split('.')[0] not in ('norm0', 'norm1', 'norm2')}
+    model['layers.0.blocks.0.attn.relative_position_index'] = torch.zeros(
+        16, 16, dtype=torch.long)  # derived buffers are in the releases
+    model['head.weight'] = torch.randn(10, 128)
+    model['head.bias'] = torch.randn(10)
+    return {'model': model, 'epoch': 299}
+
+
+def _mmpretrain_classifier(image_size):
+    from mmpretrain.models.backbones import SwinTransformerV2 as MMPSwinV2
+    peer = MMPSwinV2(arch=dict(ARCH, extra_norm_every_n_blocks=0),
+                     img_size=image_size, window_size=4)
+    _randomise(peer)
+    return {'state_dict': {f'backbone.{k}': v
+                           for k, v in peer.state_dict().items()}}
+
+
+@pytest.mark.parametrize('layout', ['official', 'mmpretrain'])
+def test_official_and_mmpretrain_checkpoints_inflate(layout, tmp_path):
+    """Each 2-D layout: the video model on one frame gives what the 2-D
+    model loaded from the same file gives on the image."""
+    path = str(tmp_path / f'{layout}.pth')
+    if layout == 'official':
+        torch.save(_official_release(_image_model()), path)
+    else:
+        torch.save(_mmpretrain_classifier(64), path)
+    image = SwinTransformerV2(arch=ARCH, window_size=4, window_clip='per_axis',
+                              init_cfg=dict(type='Pretrained',
+                                            checkpoint=path))
+    video = VideoSwinTransformerV2(arch=ARCH, patch_size=(1, 4, 4),
+                                   window_size=(2, 4, 4),
+                                   init_cfg=dict(type='Pretrained',
+                                                 checkpoint=path))
+    image.init_weights()
+    video.init_weights()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        expected = image.eval()(x)[-1]
+        got = video.eval()(x.unsqueeze(2))[:, :, 0]
+    assert (got - expected).abs().max() < 1e-5
+
+
+def test_load_from_inflates_into_a_recognizer(tmp_path):
+    """``load_from`` with an official 2-D release: the mmaction2 model's
+    backbone gets the inflated weights (and the 2-D head is not forced on
+    the video head)."""
+    from mmengine.runner.checkpoint import load_checkpoint
+    from mmaction.registry import MODELS
+    image = _image_model()
+    path = str(tmp_path / 'official.pth')
+    torch.save(_official_release(image), path)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        model = MODELS.build(dict(
+            type='Recognizer3D',
+            backbone=dict(type='visrep.VideoSwinTransformerV2', arch=ARCH,
+                          patch_size=(1, 4, 4), window_size=(2, 4, 4)),
+            cls_head=dict(type='I3DHead', in_channels=128, num_classes=5)))
+    load_checkpoint(model, path, map_location='cpu')
+    expected = inflate_2d_state_dict(image.state_dict(), 1)
+    for key, value in model.backbone.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+

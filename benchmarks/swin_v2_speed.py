@@ -13,7 +13,7 @@ compare: glibc keeps freed blocks); not measured with ``--compile``.
 Precision is the same for all (fp32, or bf16 autocast).
 
     python benchmarks/swin_v2_speed.py [--batch 8] [--precision fp32|bf16]
-        [--rounds 5] [--compile] [--device cpu|cuda] [--profile]
+        [--rounds 5] [--compile] [--device cpu|cuda] [--profile] [--sdpa]
 
 ``--profile`` adds, per model, where a warm train step spends its time
 (self time of PyTorch's operators, grouped by kind).  All three models use
@@ -60,6 +60,12 @@ class _Classifier(nn.Module):
 
 
 def build(name: str) -> nn.Module:
+    if name == 'ours-sdpa':  # our fast path forced through SDPA on CPU too
+        model = build('ours')
+        for module in model.modules():
+            if hasattr(module, 'use_sdpa'):
+                module.use_sdpa = True
+        return model
     if name == 'ours':
         import visrep  # noqa: F401
         from projects.swin_v2 import SwinTransformerV2
@@ -113,7 +119,7 @@ class Runner:
 
 
 def throughput(args) -> dict:
-    runners = {name: Runner(name, args) for name in PEERS}
+    runners = {name: Runner(name, args) for name in args.peers}
     results = {}
     for mode in ('train', 'infer'):
         times = alternating_times(
@@ -161,37 +167,41 @@ def main():
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile every model')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--sdpa', action='store_true',
+                        help="add 'ours-sdpa': our fast path through "
+                        'F.scaled_dot_product_attention on CPU too')
     parser.add_argument('--profile', action='store_true',
                         help='also print where a train step spends its time')
     args = parser.parse_args()
+    args.peers = PEERS + (('ours-sdpa', ) if args.sdpa else ())
     torch.manual_seed(0)
     print(f'# {machine(args.device)}, torch {torch.__version__}, batch '
           f'{args.batch}, {args.precision}'
           f'{", torch.compile" if args.compile else ""}')
     results = throughput(args)
-    memory = {name: peak_memory_mb(name, args) for name in PEERS}
+    memory = {name: peak_memory_mb(name, args) for name in args.peers}
     print(f'{"":12s} {"train img/s":>12s} {"infer img/s":>12s} '
           f'{"peak MiB":>9s} {"of it act.":>10s}')
-    for name in PEERS:
+    for name in args.peers:
         print(f'{name:12s} {results["train"][name]:12.2f} '
               f'{results["infer"][name]:12.2f} {memory[name]["total"]:9.0f} '
               f'{memory[name]["activations"]:10.0f}')
-    for peer in PEERS[1:]:
+    for peer in args.peers[1:]:
         train = results['train']['ours'] / results['train'][peer]
         infer = results['infer']['ours'] / results['infer'][peer]
         mem = memory['ours']['total'] / memory[peer]['total']
         print(f'ours / {peer}: train {train:.2f}x, infer {infer:.2f}x, '
               f'peak memory {mem:.2f}x')
     if args.profile:
-        table = {name: profile(name, args) for name in tqdm(PEERS,
-                                                            desc='profile')}
+        table = {name: profile(name, args)
+                 for name in tqdm(args.peers, desc='profile')}
         print(f'\ntrain step, self time by operator kind (ms)')
-        print(f'{"":40s}' + ''.join(f'{name:>12s}' for name in PEERS))
+        print(f'{"":40s}' + ''.join(f'{name:>12s}' for name in args.peers))
         for kind, _ in OP_KINDS:
             print(f'{kind:40s}' + ''.join(f'{table[n][kind]:12.0f}'
-                                          for n in PEERS))
+                                          for n in args.peers))
         print(f'{"total":40s}' + ''.join(
-            f'{sum(table[n].values()):12.0f}' for n in PEERS))
+            f'{sum(table[n].values()):12.0f}' for n in args.peers))
 
 
 if __name__ == '__main__':

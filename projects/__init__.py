@@ -9,7 +9,7 @@ config can also import one explicitly with
 import importlib
 
 #: plugin subpackages, imported (and so registered) with this package
-PLUGINS = ('swin_v2', )
+PLUGINS = ('swin_v2', 'dnl', 'balanced_sparsity')
 
 for _plugin in PLUGINS:
     importlib.import_module(f'{__name__}.{_plugin}')

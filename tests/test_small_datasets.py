@@ -210,4 +210,4 @@ def test_converter_cli_shows_progress(tmp_path):
 
 def test_every_dataset_has_a_generator():
     assert sorted(GENERATORS) == ['ade20k', 'cityscapes', 'coco',
-                                  'imagenet', 'kinetics400']
+                                  'imagenet', 'kinetics400', 'pascal_context']

@@ -24,6 +24,7 @@ SMOKE_CONFIGS = {
     'CityscapesDataset': 'fcn_r18-d8_small-cityscapes.py',
     'ImageNet': 'resnet18_small-imagenet.py',
     'VideoDataset': 'slowonly_r18_small-kinetics400.py',
+    'PascalContextDataset': 'fcn_r18-d8_small-pascal-context.py',
 }
 
 #: backbone type -> function(backbone cfg) -> output channels per stage
@@ -46,6 +47,14 @@ def _tiny_swin_v2(backbone: ConfigDict) -> List[int]:
     backbone.arch = dict(embed_dims=16, depths=(2, 2, 2, 2),
                          num_heads=(1, 1, 2, 2))
     backbone.pop('extra_norm_every_n_blocks', None)
+    return [16, 32, 64, 128]
+
+
+@register_shrinker('visrep.VideoSwinTransformerV2')
+def _tiny_video_swin_v2(backbone: ConfigDict) -> List[int]:
+    backbone.arch = dict(embed_dims=16, depths=(2, 2, 2, 2),
+                         num_heads=(1, 1, 2, 2))
+    backbone.with_cp = False
     return [16, 32, 64, 128]
 
 

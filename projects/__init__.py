@@ -9,7 +9,8 @@ config can also import one explicitly with
 import importlib
 
 #: plugin subpackages, imported (and so registered) with this package
-PLUGINS = ('swin_v2', 'dnl', 'balanced_sparsity')
+PLUGINS = ('swin_v2', 'dnl', 'balanced_sparsity', 'simmim', 'moby',
+           'icar')
 
 for _plugin in PLUGINS:
     importlib.import_module(f'{__name__}.{_plugin}')

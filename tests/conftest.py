@@ -1,5 +1,13 @@
 """Fixtures shared by the suite's tests."""
+import os
 import os.path as osp
+
+if 'PYTEST_XDIST_WORKER_COUNT' in os.environ:
+    # ``pytest -n N``: share the cores between the workers (and the tools
+    # they launch) instead of letting each one's OpenMP pool take them all
+    _workers = int(os.environ['PYTEST_XDIST_WORKER_COUNT'])
+    os.environ.setdefault('OMP_NUM_THREADS',
+                          str(max(1, (os.cpu_count() or 1) // _workers)))
 
 import pytest
 

@@ -210,4 +210,5 @@ def test_converter_cli_shows_progress(tmp_path):
 
 def test_every_dataset_has_a_generator():
     assert sorted(GENERATORS) == ['ade20k', 'cityscapes', 'coco',
-                                  'imagenet', 'kinetics400', 'pascal_context']
+                                  'imagenet', 'imagenet_captions',
+                                  'kinetics400', 'pascal_context']

@@ -6,16 +6,13 @@ each kind (segmentation, detection, video) goes through tools/train.py and
 tools/test.py; the others run in-process through mmengine's Runner.
 """
 import glob
-import math
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from projects.dnl import DNLBlock
-from visrep.testing import (REPO_ROOT, read_scalars, read_test_metrics,
-                            run_tool)
+from visrep.testing import REPO_ROOT, train_and_test, train_in_process
 from visrep.testing.small_data import small_data_config
 
 pytestmark = pytest.mark.e2e
@@ -67,13 +64,9 @@ def test_config_trains_on_small_data(path, small_data_cwd, tmp_path,
     monkeypatch.chdir(small_data_cwd)
     cfg = small_config(path, val_samples=2, work_dir=str(tmp_path))
     cfg.experiment_name = f'small_{osp.basename(path)[:-3]}'
-    runner = Runner.from_cfg(cfg)
+    runner = train_in_process(cfg)
     blocks = [m for m in runner.model.modules() if isinstance(m, DNLBlock)]
     assert blocks, 'no DNL block in the model'
-    runner.train()
-    scalars = runner.message_hub.log_scalars
-    assert math.isfinite(scalars['train/loss'].current())
-    assert 'val/time' in scalars  # the evaluation ran
 
 
 @pytest.mark.parametrize('name', sorted(THROUGH_TOOLS))
@@ -82,15 +75,6 @@ def test_configs_through_the_tools(name, small_data_cwd, tmp_path):
                        train_samples=4, val_samples=2)
     config = str(tmp_path / name)
     cfg.dump(config)
-    work_dir = str(tmp_path / 'train')
-    run_tool(['tools/train.py', config, '--work-dir', work_dir,
-              '--seed', '0'], cwd=small_data_cwd)
-    losses = [r['loss'] for r in read_scalars(work_dir) if 'loss' in r]
-    assert losses and all(math.isfinite(v) for v in losses)
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
-    run_tool(['tools/test.py', config, checkpoint, '--work-dir',
-              str(tmp_path / 'test')], cwd=small_data_cwd)
-    metrics = read_test_metrics(str(tmp_path / 'test'))
+    metrics = train_and_test(config, small_data_cwd, str(tmp_path / 'train'))
     metric = THROUGH_TOOLS[name]
     assert 0 <= metrics[metric] <= 100, metrics

@@ -11,8 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from visrep.testing import (REPO_ROOT, read_test_metrics, read_val_metrics,
-                            run_tool)
+from visrep.testing import REPO_ROOT, read_val_metrics, train_and_test
 
 pytestmark = pytest.mark.e2e
 
@@ -36,20 +35,10 @@ def constant_prediction_miou(label_glob: str, num_classes: int,
     return 100.0 * counts.max() / counts.sum() / np.count_nonzero(counts)
 
 
-def _last_checkpoint(work_dir: str) -> str:
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
-
-
 def _train_and_test(config: str, cwd: str, work_dir: str):
     config = osp.join(REPO_ROOT, 'configs', 'smoke', config)
-    run_tool(['tools/train.py', config, '--work-dir', work_dir, '--seed', '0'],
-             cwd=cwd)
-    val = read_val_metrics(work_dir)
-    test_dir = work_dir + '_test'
-    run_tool(['tools/test.py', config, _last_checkpoint(work_dir),
-              '--work-dir', test_dir], cwd=cwd)
-    return val, read_test_metrics(test_dir)
+    test = train_and_test(config, cwd, work_dir)
+    return read_val_metrics(work_dir), test
 
 
 def test_mask_rcnn_small_coco(small_data_cwd, tmp_path):

@@ -5,15 +5,12 @@ iterations; the Mask R-CNN and UperNet ones also go through tools/train.py
 and tools/test.py.
 """
 import glob
-import math
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from mmengine.runner import Runner
 
-from visrep.testing import (REPO_ROOT, read_scalars, read_test_metrics,
-                            run_tool)
+from visrep.testing import REPO_ROOT, train_and_test, train_in_process
 from visrep.testing.small_data import small_data_config
 
 pytestmark = pytest.mark.e2e
@@ -43,11 +40,7 @@ def test_config_trains_on_small_data(path, small_data_cwd, tmp_path,
     cfg = small_data_config(Config.fromfile(path), work_dir=str(tmp_path))
     assert cfg.model.backbone.type == 'visrep.SwinTransformerV2'
     cfg.experiment_name = f'small_{osp.basename(path)[:-3]}'
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    scalars = runner.message_hub.log_scalars
-    assert math.isfinite(scalars['train/loss'].current())
-    assert 'val/time' in scalars  # the evaluation ran
+    train_in_process(cfg)
 
 
 @pytest.mark.parametrize('name,metric', [
@@ -66,14 +59,5 @@ def test_dense_configs_through_the_tools(name, metric, small_data_cwd,
         cfg.model.test_cfg.rcnn.score_thr = 0.0
     config = str(tmp_path / name)
     cfg.dump(config)
-    work_dir = str(tmp_path / 'train')
-    run_tool(['tools/train.py', config, '--work-dir', work_dir,
-              '--seed', '0'], cwd=small_data_cwd)
-    losses = [r['loss'] for r in read_scalars(work_dir) if 'loss' in r]
-    assert losses and all(math.isfinite(v) for v in losses)
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
-    run_tool(['tools/test.py', config, checkpoint, '--work-dir',
-              str(tmp_path / 'test')], cwd=small_data_cwd)
-    metrics = read_test_metrics(str(tmp_path / 'test'))
+    metrics = train_and_test(config, small_data_cwd, str(tmp_path / 'train'))
     assert 0 <= metrics[metric] <= 100, metrics

@@ -12,10 +12,10 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from mmengine.runner import Runner
 
-from visrep.testing import (REPO_ROOT, read_scalars, read_test_metrics,
-                            read_val_metrics, run_tool)
+from visrep.testing import (REPO_ROOT, last_checkpoint, read_scalars,
+                            read_test_metrics, read_val_metrics, run_tool,
+                            train_in_process)
 from visrep.testing.small_data import small_data_config
 
 pytestmark = pytest.mark.e2e
@@ -41,11 +41,7 @@ def test_config_trains_on_small_data(path, small_data_cwd, tmp_path,
     cfg = small_data_config(Config.fromfile(path), work_dir=str(tmp_path))
     assert cfg.model.backbone.type == 'visrep.VideoSwinTransformerV2'
     cfg.experiment_name = f'small_{osp.basename(path)[:-3]}'
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    scalars = runner.message_hub.log_scalars
-    assert math.isfinite(scalars['train/loss'].current())
-    assert 'val/time' in scalars
+    train_in_process(cfg)
 
 
 def test_micro_config_beats_chance_with_ddp_and_tools(small_data_cwd,
@@ -61,9 +57,7 @@ def test_micro_config_beats_chance_with_ddp_and_tools(small_data_cwd,
     assert all(math.isfinite(v) for v in losses)
     accuracy = read_val_metrics(work_dir)['acc/top1']
     assert accuracy > CHANCE, accuracy
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
-    run_tool(['tools/test.py', MICRO, checkpoint, '--work-dir',
+    run_tool(['tools/test.py', MICRO, last_checkpoint(work_dir), '--work-dir',
               str(tmp_path / 'test')], cwd=small_data_cwd)
     metrics = read_test_metrics(str(tmp_path / 'test'))
     assert metrics['acc/top1'] > CHANCE, metrics

@@ -3,8 +3,10 @@
 They live in the package (not in ``tests/``) so that tests never import a
 module named ``tests`` (mmsegmentation's wheel installs one).
 """
-from .runs import (REPO_ROOT, read_scalars, read_test_metrics,
-                   read_val_metrics, run_tool)
+from .runs import (REPO_ROOT, last_checkpoint, read_scalars,
+                   read_test_metrics, read_val_metrics, run_tool,
+                   train_and_test, train_in_process)
 
-__all__ = ['REPO_ROOT', 'read_scalars', 'read_test_metrics',
-           'read_val_metrics', 'run_tool']
+__all__ = ['REPO_ROOT', 'last_checkpoint', 'read_scalars',
+           'read_test_metrics', 'read_val_metrics', 'run_tool',
+           'train_and_test', 'train_in_process']

@@ -62,3 +62,43 @@ def read_test_metrics(work_dir: str) -> dict:
         raise FileNotFoundError(f'no test metrics json under {work_dir}')
     with open(files[-1]) as f:
         return json.load(f)
+
+
+def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint path a training run recorded in ``last_checkpoint``."""
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def train_and_test(config: str, cwd: str, work_dir: str,
+                   train_args: Sequence[str] = ('--seed', '0')) -> dict:
+    """``tools/train.py`` then ``tools/test.py`` on its last checkpoint.
+
+    Asserts that every logged training loss is finite and returns the
+    metrics ``tools/test.py`` wrote (its work dir is ``work_dir + '_test'``).
+    """
+    run_tool(['tools/train.py', config, '--work-dir', work_dir,
+              *train_args], cwd=cwd)
+    losses = [r['loss'] for r in read_scalars(work_dir) if 'loss' in r]
+    assert losses and all(v == v and abs(v) != float('inf') for v in losses), \
+        f'training losses not finite: {losses}'
+    test_dir = work_dir + '_test'
+    run_tool(['tools/test.py', config, last_checkpoint(work_dir),
+              '--work-dir', test_dir], cwd=cwd)
+    return read_test_metrics(test_dir)
+
+
+def train_in_process(cfg):
+    """Build a ``Runner`` from ``cfg`` and train; returns the runner.
+
+    Asserts the last training loss is finite and that an evaluation ran.
+    """
+    import math
+
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    scalars = runner.message_hub.log_scalars
+    assert math.isfinite(scalars['train/loss'].current())
+    assert 'val/time' in scalars, 'the evaluation did not run'
+    return runner

@@ -11,6 +11,7 @@ from .ade20k import make_ade20k
 from .cityscapes import make_cityscapes
 from .coco import make_coco
 from .imagenet import make_imagenet
+from .imagenet_captions import make_imagenet_captions
 from .kinetics import make_kinetics400
 from .pascal_context import make_pascal_context
 
@@ -21,8 +22,10 @@ GENERATORS = {
     'cityscapes': make_cityscapes,
     'kinetics400': make_kinetics400,
     'imagenet': make_imagenet,
+    'imagenet_captions': make_imagenet_captions,  # after imagenet: extends it
     'pascal_context': make_pascal_context,
 }
 
 __all__ = ['GENERATORS', 'make_ade20k', 'make_cityscapes', 'make_coco',
-           'make_imagenet', 'make_kinetics400', 'make_pascal_context']
+           'make_imagenet', 'make_imagenet_captions', 'make_kinetics400',
+           'make_pascal_context']

@@ -1,0 +1,6 @@
+# Kornblith-12: CIFAR-100 (top-1)
+# zero-shot with an iCAR checkpoint.
+_base_ = ['./_base_.py']
+test_dataloader = dict(dataset=dict(
+    type='CIFAR100', data_root='data/cifar100', split='test', download=False,
+    pipeline={{_base_.test_pipeline}}))

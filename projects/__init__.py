@@ -9,7 +9,7 @@ config can also import one explicitly with
 import importlib
 
 #: plugin subpackages, imported (and so registered) with this package
-PLUGINS = ('swin_v2', 'dnl', 'balanced_sparsity', 'simmim', 'moby',
+PLUGINS = ('swin_v2', 'dnl', 'cbn', 'balanced_sparsity', 'simmim', 'moby',
            'icar')
 
 for _plugin in PLUGINS:

@@ -19,6 +19,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from visrep.testing import (REPO_ROOT, last_checkpoint, read_scalars,
@@ -140,6 +141,8 @@ def test_full_scale_configs_build(path):
     model_cfg = cfg.model
     model_cfg.backbone.arch = 'tiny'  # the text side and the classes as is
     model_cfg.image_channels = 768
-    model = MODELS.build(model_cfg)
+    # as the runner does: the config's scope, whatever an earlier test set
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(model_cfg)
     assert len(model.text_classifier.class_text) == 21841
     assert len(model.text_classifier.test_class_text) == 1000

@@ -1,0 +1,149 @@
+#!/usr/bin/env python
+"""Train step of ResNet-50 (and ResNet-50 + FPN) with BN vs CBN vs GN.
+
+All three normalisations in the same process, timed in alternating rounds
+(BN, CBN, GN, BN, ...) so that drifts of the machine hit them alike; the
+median round counts.  A step is forward, loss, backward and an SGD step at
+fp32.  Every norm layer of the model uses the variant (the backbone's 53
+BN layers, plus FPN's 8 ConvModule norms in ``r50-fpn``); ``r50-fpn`` also
+times ``CBN-FPN``, CBN in FPN only with BN in the backbone (the official
+detection setup puts CBN in FPN + heads only).  The CBN layers run with a
+full window (``buffer_num`` past iterations, no burn-in): the warm-up steps
+fill it before timing.
+
+Peak memory is the peak of live tensor memory during a warm step as
+PyTorch's ``MemTracker`` counts it: parameters, gradients, momentum,
+activations, temporaries and the CBN windows (plain tensors of the layers,
+registered with the tracker as external state).
+
+    python benchmarks/cbn_speed.py [--model r50|r50-fpn|both] [--batch 2]
+        [--size 224] [--buffer-num 3] [--rounds 7] [--device cpu|cuda]
+"""
+import argparse
+
+import torch
+from torch import nn
+
+from visrep.benchmarking import (alternating_times, machine, median,
+                                 peak_tensor_memory_mb)
+
+NORMS = {
+    'BN': dict(type='BN', requires_grad=True),
+    'CBN': None,  # filled from --buffer-num
+    'GN': dict(type='GN', num_groups=32, requires_grad=True),
+}
+
+
+class Model(nn.Module):
+    """mmdet ResNet-50 (+ FPN), all norms of one type, a scalar loss."""
+
+    def __init__(self, norm_cfg: dict, fpn: bool, neck_norm_cfg: dict):
+        super().__init__()
+        from mmdet.models.backbones import ResNet
+        from mmdet.models.necks import FPN
+        self.backbone = ResNet(depth=50, norm_cfg=norm_cfg, norm_eval=False,
+                               frozen_stages=-1)
+        self.neck = FPN([256, 512, 1024, 2048], 256, 5,
+                        norm_cfg=neck_norm_cfg) if fpn else None
+        self.head = nn.Linear(2048, 1000)
+
+    def forward(self, x, y):
+        feats = self.backbone(x)
+        if self.neck is None:
+            logits = self.head(feats[-1].mean((2, 3)))
+            return nn.functional.cross_entropy(logits, y)
+        return sum(f.pow(2).mean() for f in self.neck(feats))
+
+
+class Runner:
+
+    def __init__(self, norm: str, args):
+        torch.manual_seed(0)
+        if norm == 'CBN-FPN':
+            backbone_norm, neck_norm = NORMS['BN'], NORMS['CBN']
+        else:
+            backbone_norm = neck_norm = NORMS[norm]
+        self.model = Model(backbone_norm, args.model == 'r50-fpn',
+                           neck_norm).to(args.device).train()
+        self.optim = torch.optim.SGD(self.model.parameters(), lr=1e-3,
+                                     momentum=0.9)
+        generator = torch.Generator().manual_seed(0)
+        self.x = torch.randn(args.batch, 3, args.size, args.size,
+                             generator=generator).to(args.device)
+        self.y = torch.randint(0, 1000, (args.batch, ),
+                               generator=generator).to(args.device)
+
+    def step(self):
+        self.optim.zero_grad(set_to_none=True)
+        self.model(self.x, self.y).backward()
+        self.optim.step()
+
+    def cbn_layers(self):
+        from projects.cbn import CBN
+        return [m for m in self.model.modules() if isinstance(m, CBN)]
+
+    def window_mib(self) -> float:
+        return sum(t.numel() * t.element_size() for layer in self.cbn_layers()
+                   for t in layer.window.tensors()) / 2**20
+
+
+def step_times(runners: dict, args) -> dict:
+    """Median seconds per step; the warm-up also fills the CBN windows."""
+    times = alternating_times({n: r.step for n, r in runners.items()},
+                              args.rounds, args.device,
+                              warmup=args.buffer_num + 2,
+                              desc=f'{args.model} rounds')
+    return {name: median(t) for name, t in times.items()}
+
+
+def peak_memory_mib(runner: Runner, args) -> float:
+    windows = [t for layer in runner.cbn_layers()
+               for t in layer.window.tensors()]
+    return peak_tensor_memory_mb(
+        runner.step, [runner.model, runner.optim] + windows,
+        args.device)['total']
+
+
+def run(args) -> None:
+    names = list(NORMS) + (['CBN-FPN'] if args.model == 'r50-fpn' else [])
+    runners = {name: Runner(name, args) for name in names}
+    cbn = [layer for name in names if 'CBN' in name
+           for layer in runners[name].cbn_layers()]
+    assert cbn and all(len(layer.window) == 0 for layer in cbn)
+    times = step_times(runners, args)
+    assert all(len(layer.window) == args.buffer_num for layer in cbn)
+    memory = {name: peak_memory_mib(r, args) for name, r in runners.items()}
+    print(f'\n{args.model}: batch {args.batch}, {args.size}x{args.size}, '
+          f'buffer_num={args.buffer_num}')
+    print(f'{"":8s} {"CBN layers":>10s} {"step ms":>9s} {"vs BN":>7s} '
+          f'{"peak MiB":>9s} {"vs BN":>7s} {"windows MiB":>11s}')
+    for name in names:
+        runner = runners[name]
+        print(f'{name:8s} {len(runner.cbn_layers()):10d} '
+              f'{times[name] * 1000:9.0f} '
+              f'{times[name] / times["BN"]:6.2f}x {memory[name]:9.0f} '
+              f'{memory[name] / memory["BN"]:6.2f}x '
+              f'{runner.window_mib():11.0f}')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--model', choices=['r50', 'r50-fpn', 'both'],
+                        default='both')
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--buffer-num', type=int, default=3)
+    parser.add_argument('--rounds', type=int, default=7)
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args()
+    NORMS['CBN'] = dict(type='visrep.CBN', buffer_num=args.buffer_num,
+                        burnin=0, requires_grad=True)
+    print(f'# {machine(args.device)}, torch {torch.__version__}, fp32')
+    models = ['r50', 'r50-fpn'] if args.model == 'both' else [args.model]
+    for model in models:
+        args.model = model
+        run(args)
+
+
+if __name__ == '__main__':
+    main()

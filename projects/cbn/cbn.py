@@ -1,0 +1,359 @@
+"""Cross-Iteration Batch Normalization (Yao et al., CVPR 2021) as a norm layer.
+
+``norm_cfg=dict(type='visrep.CBN', buffer_num=3, burnin=8)`` in any mm*
+model.  In training, the statistics of the current batch are averaged with
+those of the last ``buffer_num`` iterations (window ``k = buffer_num + 1``),
+each compensated to the current weight of the convolution that produces the
+layer's input (:mod:`.window`).  That convolution is found from the input
+itself (:mod:`.conv_call`) and its statistic gradients are computed in
+closed form (:mod:`.moment_grads`).  In eval mode it is BatchNorm with the
+running statistics, which are updated from the current batch only.
+
+Defaults make it ``torch.nn.BatchNorm`` where no window is used (``buffer_num
+=0``, burn-in, frozen input): the same kernel, bit for bit.  The official
+code's numerics are switches (see README: "official code" column).
+"""
+from typing import Optional
+
+import torch
+from torch import Tensor
+from torch.nn import init
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from visrep.registry import MODELS
+from .binding import TRACKER, CBNBindingError, layer_name
+from .conv_call import ConvCall, find_conv_call
+from .moment_grads import moment_gradients
+from .pooled_norm import PooledNorm, batch_moments
+from .window import FIELDS, StatWindow
+
+BURNIN_UNITS = ('iter', 'epoch')
+NEGATIVE_VAR_RULES = ('drop', 'max')
+PLAIN_VARS = ('biased', 'unbiased')
+AFFINE_INITS = ('ones', 'uniform')
+STATE_KEYS = tuple(f'cbn_{name}' for name in FIELDS) + ('cbn_counters', )
+
+
+def _choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f'visrep.CBN {name}={value!r}: choose one of '
+                         f'{choices}.')
+
+
+def _count(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f'visrep.CBN {name}={value!r}: give an integer '
+                         '>= 0.')
+
+
+@MODELS.register_module()
+class CBN(_BatchNorm):
+    """Cross-Iteration BatchNorm for inputs ``(N, C, *)`` (1-D, 2-D, 3-D).
+
+    Args:
+        num_features: channels ``C``.
+        eps, momentum, affine, track_running_stats: as ``nn.BatchNorm2d``.
+        buffer_num: past iterations in the window (``k - 1``); 0 is BatchNorm.
+        rho: weight of the Taylor compensation; 0 is naive CBN (plain
+            averaging, needs no convolution before the layer).
+        burnin: iterations (or epochs) of plain BatchNorm before the window
+            is used (official ``iter_count > burnin``).
+        burnin_unit: ``'iter'`` (counted per training call, as officially)
+            or ``'epoch'`` (converted by :class:`CBNBurnInHook`).
+        two_stage: ``True``: the full window right after burn-in (official
+            default); ``False``: the window grows linearly over the burn-in.
+        negative_var: ``'drop'`` (official code: entries whose compensated
+            variance is negative are left out of the average) or ``'max'``
+            (the paper: ``nu = max(nu, mu^2)`` per entry).
+        eps_in_sqrt: ``True``: ``1/sqrt(var + eps)`` (BatchNorm); ``False``:
+            ``1/(sqrt(var) + eps)`` (official ``out_p=False``).
+        plain_var: variance used without a window: ``'biased'`` (BatchNorm)
+            or ``'unbiased'`` (official ``x.var()``).
+        affine_init: ``'ones'`` (BatchNorm) or ``'uniform'`` (official
+            ``weight.uniform_()``).
+    """
+
+    _abbr_ = 'bn'  # layer names (bn1, downsample.1, ...) and checkpoints
+
+    def __init__(self,
+                 num_features: int,
+                 eps: float = 1e-5,
+                 momentum: Optional[float] = 0.1,
+                 affine: bool = True,
+                 track_running_stats: bool = True,
+                 buffer_num: int = 0,
+                 rho: float = 1.0,
+                 burnin: int = 0,
+                 burnin_unit: str = 'iter',
+                 two_stage: bool = True,
+                 negative_var: str = 'drop',
+                 eps_in_sqrt: bool = True,
+                 plain_var: str = 'biased',
+                 affine_init: str = 'ones',
+                 device=None,
+                 dtype=None):
+        _count('buffer_num', buffer_num)
+        _count('burnin', burnin)
+        if not (isinstance(rho, (int, float)) and rho >= 0):
+            raise ValueError(f'visrep.CBN rho={rho!r}: give a number >= 0 '
+                             '(1.0 compensates, 0 is naive CBN).')
+        _choice('burnin_unit', burnin_unit, BURNIN_UNITS)
+        _choice('negative_var', negative_var, NEGATIVE_VAR_RULES)
+        _choice('plain_var', plain_var, PLAIN_VARS)
+        _choice('affine_init', affine_init, AFFINE_INITS)
+        super().__init__(num_features, eps, momentum, affine,
+                         track_running_stats, device=device, dtype=dtype)
+        self.buffer_num = buffer_num
+        self.rho = float(rho)
+        self.burnin = burnin
+        self.burnin_unit = burnin_unit
+        self.two_stage = two_stage
+        self.negative_var = negative_var
+        self.eps_in_sqrt = eps_in_sqrt
+        self.plain_var = plain_var
+        self.affine_init = affine_init
+        self.iters_per_epoch: Optional[int] = None  # set by CBNBurnInHook
+        self.iter_count = 0  # training calls so far (official iter_count)
+        self.window = StatWindow(buffer_num)
+        self._bound_weight: Optional[Tensor] = None
+        self.register_state_dict_post_hook(_save_cbn_state)
+        self.reset_parameters()
+        if self.needs_conv:
+            TRACKER.watch(self)
+
+    @property
+    def needs_conv(self) -> bool:
+        """Whether the statistics are compensated (a conv must come before)."""
+        return self.buffer_num > 0 and self.rho != 0
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        if self.affine and getattr(self, 'affine_init', 'ones') == 'uniform':
+            init.uniform_(self.weight)
+
+    def _check_input_dim(self, x: Tensor) -> None:
+        if x.dim() < 2:
+            raise ValueError(f'visrep.CBN expects (N, C, *) inputs, got a '
+                             f'{x.dim()}-D tensor.')
+
+    def extra_repr(self) -> str:
+        return (f'{super().extra_repr()}, buffer_num={self.buffer_num}, '
+                f'rho={self.rho}, burnin={self.burnin} {self.burnin_unit}')
+
+    # ------------------------------------------------------------------
+    # burn-in
+    def burnin_iters(self) -> int:
+        if self.burnin_unit == 'iter' or self.burnin == 0:
+            return self.burnin
+        if self.iters_per_epoch is None:
+            raise RuntimeError(
+                f'visrep.CBN {layer_name(self)}: burnin={self.burnin} with '
+                "burnin_unit='epoch' needs the epoch length: add "
+                "custom_hooks=[dict(type='visrep.CBNBurnInHook')] to an "
+                'epoch-based config, or give the burn-in in iterations '
+                "(burnin_unit='iter').")
+        return self.burnin * self.iters_per_epoch
+
+    def active_buffer_num(self) -> int:
+        """Past iterations used at the current ``iter_count`` (official
+        ``_update_buffer_num``)."""
+        burnin = self.burnin_iters() if self.buffer_num else 0
+        if burnin == 0:
+            return self.buffer_num
+        if self.two_stage:
+            return self.buffer_num if self.iter_count > burnin else 0
+        return int(self.buffer_num * min(self.iter_count / burnin, 1.0))
+
+    # ------------------------------------------------------------------
+    # forward
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input_dim(x)
+        if not self.training:
+            return self._normalize_with_running_stats(x)
+        if _in_backward():
+            raise RuntimeError(
+                f'visrep.CBN {layer_name(self)} ran during a backward pass: '
+                'activation checkpointing (with_cp=True, torch.utils.'
+                'checkpoint) recomputes the layer, which would count it '
+                'twice per iteration and change its window between the '
+                'forward and the recomputation. Fix: with_cp=False for the '
+                'modules that hold CBN layers.')
+        self.iter_count += 1
+        TRACKER.count_call(self)
+        call = self._bound_conv(x) if (self.needs_conv
+                                       and x.requires_grad) else None
+        buffer_num = self.active_buffer_num()
+        if buffer_num == 0 or not x.requires_grad or (self.needs_conv
+                                                      and call is None):
+            return self._batch_norm(x)
+        return self._cross_iteration_norm(x, call, buffer_num)
+
+    def _bound_conv(self, x: Tensor) -> Optional[ConvCall]:
+        """The conv producing ``x``; binds on first use, then verifies."""
+        call = find_conv_call(x)
+        if isinstance(call, str):
+            TRACKER.report(self, call)
+            return None
+        if self._bound_weight is None:
+            size = self.window.kernel_size
+            if size is not None and size != call.weight[0].numel():
+                raise CBNBindingError(
+                    f'visrep.CBN {layer_name(self)}: its buffered statistics '
+                    f'were taken with a conv of {size} weights per output '
+                    f'channel, but its input comes from a conv weight of '
+                    f'shape {tuple(call.weight.shape)}. Load a checkpoint of '
+                    'this model, or reset the layer (reset_cbn_state()).')
+            # a plain attribute, not a registered parameter of this layer
+            object.__setattr__(self, '_bound_weight', call.weight)
+        elif call.weight is not self._bound_weight:
+            TRACKER.report(
+                self, 'now comes from a different convolution than the one '
+                'it was bound to at its first training iteration')
+            return None
+        if call.weight.shape[0] != self.num_features:
+            TRACKER.report(
+                self, f'comes from a convolution with {call.weight.shape[0]} '
+                f'output channels, not {self.num_features}')
+            return None
+        return call
+
+    def _momentum_factor(self) -> float:
+        """BatchNorm's running-average factor (counts ``num_batches_tracked``)."""
+        if not self.track_running_stats:
+            return 0.0
+        self.num_batches_tracked.add_(1)
+        if self.momentum is None:
+            return 1.0 / float(self.num_batches_tracked)
+        return self.momentum
+
+    def _update_running_stats(self, mean: Tensor, biased_var: Tensor,
+                              count: int) -> None:
+        factor = self._momentum_factor()
+        if not self.track_running_stats:
+            return
+        with torch.no_grad():
+            unbiased = biased_var * (count / max(count - 1, 1))
+            self.running_mean.mul_(1 - factor).add_(
+                mean.to(self.running_mean.dtype), alpha=factor)
+            self.running_var.mul_(1 - factor).add_(
+                unbiased.to(self.running_var.dtype), alpha=factor)
+
+    def _affine(self, x: Tensor, mean: Tensor, var: Tensor) -> Tensor:
+        """``(x - mean) / std * weight + bias`` with this layer's eps rule."""
+        if self.eps_in_sqrt:
+            scale = torch.rsqrt(var + self.eps)
+        else:
+            scale = 1 / (var.sqrt() + self.eps)
+        if self.affine:
+            scale = scale * self.weight
+            shift = self.bias - mean * scale
+        else:
+            shift = -mean * scale
+        view = (1, -1) + (1, ) * (x.dim() - 2)
+        return torch.addcmul(
+            shift.view(view).to(x.dtype), x, scale.view(view).to(x.dtype))
+
+    def _normalize_with_running_stats(self, x: Tensor) -> Tensor:
+        if self.eps_in_sqrt or not self.track_running_stats:
+            return super().forward(x)  # BatchNorm (batch stats if untracked)
+        return self._affine(x, self.running_mean, self.running_var)
+
+    def _batch_norm(self, x: Tensor) -> Tensor:
+        """The current batch alone (no window): BatchNorm by default."""
+        if self.eps_in_sqrt and self.plain_var == 'biased':
+            return super().forward(x)
+        mean, var = batch_moments(x)
+        count = x.numel() // x.shape[1]
+        self._update_running_stats(mean.detach(), var.detach(), count)
+        if self.plain_var == 'unbiased':
+            var = var * (count / max(count - 1, 1))
+        return self._affine(x, mean, var)
+
+    def _cross_iteration_norm(self, x: Tensor, call: Optional[ConvCall],
+                              buffer_num: int) -> Tensor:
+        past_mean = past_var = keep = None
+        if len(self.window):
+            past_mean, past_var = self.window.compensated(
+                None if call is None else call.weight, self.rho)
+            keep = self.window.in_use(buffer_num).to(past_var.dtype)
+            keep = keep.unsqueeze(1).expand_as(past_var)
+            if self.negative_var == 'drop':  # official: leave them out
+                keep = keep * (past_var >= 0).to(past_var.dtype)
+            else:  # paper: nu = max(nu, mu^2), i.e. var >= 0
+                past_var = past_var.clamp(min=0)
+        out, mean_now, var_now = PooledNorm.apply(
+            x, self.weight, self.bias, past_mean, past_var, keep, self.eps,
+            self.eps_in_sqrt)
+        self._update_running_stats(mean_now, var_now,
+                                   x.numel() // x.shape[1])
+        if call is None or not call.weight.requires_grad:
+            # naive CBN, or a frozen conv: W_t - W_tau = 0, no Taylor term
+            self.window.push(mean_now, var_now)
+        else:
+            dmu, dnu = moment_gradients(call, x)
+            self.window.push(mean_now, var_now, dmu, dnu, call.weight)
+        return out
+
+    # ------------------------------------------------------------------
+    # state
+    def reset_cbn_state(self) -> None:
+        """Forget the buffered statistics, the binding and the counter."""
+        self.window = StatWindow(self.buffer_num)
+        self.iter_count = 0
+        self._bound_weight = None
+
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        self.window.apply(fn)
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        keys = [prefix + key for key in STATE_KEYS]
+        for key in keys:
+            if key in unexpected_keys:
+                unexpected_keys.remove(key)
+        present = [key in state_dict for key in keys]
+        if not any(present):  # e.g. an ordinary BatchNorm checkpoint
+            self.reset_cbn_state()
+            return
+        if not all(present):
+            error_msgs.append(
+                f'{prefix[:-1]}: a CBN state needs all of {list(STATE_KEYS)}'
+                f', the checkpoint has only some.')
+            return
+        iter_count, count, head = (
+            int(v) for v in state_dict[prefix + 'cbn_counters'])
+        self.reset_cbn_state()
+        self.iter_count = iter_count
+        try:
+            self.window.load_state(
+                {name: state_dict[prefix + f'cbn_{name}']
+                 for name in FIELDS}, count, head, self.weight.device
+                if self.affine else torch.device('cpu'))
+        except ValueError as error:
+            error_msgs.append(f'{prefix[:-1]}: {error}')
+
+
+def _in_backward() -> bool:
+    """Whether autograd is running a backward pass (recomputation)."""
+    task = getattr(torch._C, '_current_graph_task_id', None)
+    return task is not None and task() != -1
+
+
+def _save_cbn_state(module: CBN, state_dict, prefix, local_metadata) -> None:
+    """State-dict post-hook: the window and counter as plain tensors.
+
+    Kept out of ``_buffers`` on purpose: DDP never broadcasts them, so every
+    process keeps its own statistics (as in the paper), and mmengine's
+    ``get_state_dict`` (which calls these hooks) saves them.
+    """
+    for name, value in module.window.state().items():
+        state_dict[prefix + f'cbn_{name}'] = value
+    state_dict[prefix + 'cbn_counters'] = torch.tensor(
+        [module.iter_count, module.window.count, module.window.head],
+        dtype=torch.int64)

@@ -28,6 +28,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from mmpretrain.structures import DataSample
@@ -40,6 +41,14 @@ from .text_classifier import TextCosineClassifier
 CLASSIFIERS = ('text', 'linear')
 LINEAR_INPUTS = ('backbone', 'embedding')
 FREEZABLE = ('backbone', 'neck', 'visual_proj', 'text_encoder')
+
+
+def _build(cfg: dict) -> nn.Module:
+    """Build a part from mmpretrain's registry in the mmpretrain scope, so
+    that ``ClsDataPreprocessor``, ``CrossEntropyLoss`` ... are mmpretrain's
+    whatever scope is current (e.g. a model built from an mmaction config)."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return PRETRAIN_MODELS.build(cfg)
 
 
 @MODELS.register_module()
@@ -96,8 +105,8 @@ class ICAR(BaseClassifier):
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ClsDataPreprocessor')
-        if isinstance(data_preprocessor, dict):  # mmpretrain's, any scope
-            data_preprocessor = PRETRAIN_MODELS.build(data_preprocessor)
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = _build(data_preprocessor)
         super().__init__(init_cfg=init_cfg,
                          data_preprocessor=data_preprocessor)
         test_classifier = test_classifier or classifier
@@ -110,8 +119,8 @@ class ICAR(BaseClassifier):
         if unknown:
             raise ValueError(f'frozen={tuple(frozen)}: unknown {unknown}; '
                              f'choose from {FREEZABLE}.')
-        self.backbone = PRETRAIN_MODELS.build(backbone)
-        self.neck = PRETRAIN_MODELS.build(neck) if neck else None
+        self.backbone = _build(backbone)
+        self.neck = _build(neck) if neck else None
         self.visual_proj = nn.Linear(image_channels, embed_dim, bias=False)
         self.text_classifier = TextCosineClassifier(
             text_encoder, class_text, test_class_text, temperature,
@@ -130,7 +139,7 @@ class ICAR(BaseClassifier):
         self.itc_weight = itc_weight
         self.itc_logit_scale = None if itc_temperature is None else \
             LogitScale(itc_temperature, learnable_temperature)
-        self.cls_loss = PRETRAIN_MODELS.build(cls_loss)
+        self.cls_loss = _build(cls_loss)
         self.frozen = tuple(frozen)
         for part in self.frozen:
             module = self._part(part)

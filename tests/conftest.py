@@ -26,3 +26,16 @@ def small_data_cwd(tmp_path_factory):
     for make in GENERATORS.values():
         make(osp.join(str(cwd), 'data'), seed=0)
     return str(cwd)
+
+
+@pytest.fixture(autouse=True)
+def no_default_scope():
+    """Every test starts without a current mmengine ``DefaultScope``.
+
+    A runner or ``init_default_scope`` leaves its scope current for the rest
+    of the process, and registry lookups follow it: without this reset a
+    test's outcome would depend on which tests its worker ran before.
+    """
+    from mmengine.registry import DefaultScope
+    DefaultScope._instance_dict.clear()
+    yield

@@ -15,6 +15,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
 
 from projects.icar import ICAR, LogitScale, TextCosineClassifier
@@ -233,7 +234,11 @@ def test_video_and_segmentation_heads_score_any_class_list():
                 test_class_text=dict(classes=['hen', 'cock'],
                                      description_mode='name',
                                      templates='video'))
-    video = VideoTextHead(in_channels=8, embed_dim=16, text_classifier=text)
+    # each head in its toolkit's scope, as a runner builds it (an earlier
+    # test may have left another scope current)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        video = VideoTextHead(in_channels=8, embed_dim=16,
+                              text_classifier=text)
     assert video.num_classes == 3
     clips = torch.randn(2, 8, 2, 3, 3)
     assert video.train()(clips).shape == (2, 3)
@@ -242,8 +247,9 @@ def test_video_and_segmentation_heads_score_any_class_list():
     expected = 20 * F.normalize(emb, dim=-1) @ \
         video.text_classifier.test_weights().t()
     torch.testing.assert_close(logits, expected)
-    seg = TextFCNHead(text_classifier=text, embed_dim=16, in_channels=8,
-                      channels=8, num_convs=1, concat_input=False)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        seg = TextFCNHead(text_classifier=text, embed_dim=16, in_channels=8,
+                          channels=8, num_convs=1, concat_input=False)
     feat = torch.randn(2, 8, 5, 5)
     out = seg.eval().cls_seg(feat)
     pixel = F.normalize(seg.visual_proj(feat)[0, :, 1, 2], dim=0)

@@ -1,6 +1,7 @@
 """Run ``tools/*.py`` / ``tools/*.sh`` in a subprocess and read what they log."""
 import glob
 import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -80,7 +81,7 @@ def train_and_test(config: str, cwd: str, work_dir: str,
     run_tool(['tools/train.py', config, '--work-dir', work_dir,
               *train_args], cwd=cwd)
     losses = [r['loss'] for r in read_scalars(work_dir) if 'loss' in r]
-    assert losses and all(v == v and abs(v) != float('inf') for v in losses), \
+    assert losses and all(math.isfinite(v) for v in losses), \
         f'training losses not finite: {losses}'
     test_dir = work_dir + '_test'
     run_tool(['tools/test.py', config, last_checkpoint(work_dir),
@@ -93,8 +94,6 @@ def train_in_process(cfg):
 
     Asserts the last training loss is finite and that an evaluation ran.
     """
-    import math
-
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -23,7 +23,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from visrep.registry import MODELS
 from .binding import TRACKER, CBNBindingError, layer_name
 from .conv_call import ConvCall, find_conv_call
-from .moment_grads import moment_gradients
+from .moment_grads import mean_gradient, square_gradient_sum
 from .pooled_norm import PooledNorm, batch_moments
 from .window import FIELDS, StatWindow
 
@@ -233,10 +233,9 @@ class CBN(_BatchNorm):
             return
         with torch.no_grad():
             unbiased = biased_var * (count / max(count - 1, 1))
-            self.running_mean.mul_(1 - factor).add_(
-                mean.to(self.running_mean.dtype), alpha=factor)
-            self.running_var.mul_(1 - factor).add_(
-                unbiased.to(self.running_var.dtype), alpha=factor)
+            self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
+            self.running_var.lerp_(unbiased.to(self.running_var.dtype),
+                                   factor)
 
     def _affine(self, x: Tensor, mean: Tensor, var: Tensor) -> Tensor:
         """``(x - mean) / std * weight + bias`` with this layer's eps rule."""
@@ -271,27 +270,32 @@ class CBN(_BatchNorm):
 
     def _cross_iteration_norm(self, x: Tensor, call: Optional[ConvCall],
                               buffer_num: int) -> Tensor:
+        # the weight as the convolution used it (the bf16 copy under
+        # autocast): the statistics were taken with it
+        kernel = dmu = dnu = w_dmu = None
+        if call is not None and call.weight.requires_grad:
+            kernel = call.kernel
+            dmu = mean_gradient(call, x)
         past_mean = past_var = keep = None
         if len(self.window):
-            past_mean, past_var = self.window.compensated(
-                None if call is None else call.weight, self.rho)
-            keep = self.window.in_use(buffer_num).to(past_var.dtype)
-            keep = keep.unsqueeze(1).expand_as(past_var)
+            past_mean, past_var, w_dmu = self.window.compensated(
+                call.kernel if call is not None else None, self.rho, dmu)
+            keep = self.window.in_use_weights(buffer_num, past_var)
             if self.negative_var == 'drop':  # official: leave them out
-                keep = keep * (past_var >= 0).to(past_var.dtype)
+                keep = (past_var >= 0).to(past_var.dtype).mul_(keep)
             else:  # paper: nu = max(nu, mu^2), i.e. var >= 0
                 past_var = past_var.clamp(min=0)
+                keep = keep.expand_as(past_var)
         out, mean_now, var_now = PooledNorm.apply(
             x, self.weight, self.bias, past_mean, past_var, keep, self.eps,
             self.eps_in_sqrt)
         self._update_running_stats(mean_now, var_now,
                                    x.numel() // x.shape[1])
-        if call is None or not call.weight.requires_grad:
-            # naive CBN, or a frozen conv: W_t - W_tau = 0, no Taylor term
-            self.window.push(mean_now, var_now)
-        else:
-            dmu, dnu = moment_gradients(call, x)
-            self.window.push(mean_now, var_now, dmu, dnu, call.weight)
+        if kernel is not None:  # into the entry about to drop out
+            dnu = square_gradient_sum(call, x, self.window.evicted_dnu())
+        # naive CBN, or a frozen conv (W_t - W_tau = 0): no Taylor term
+        self.window.push(mean_now, var_now, dmu, dnu, kernel, w_dmu,
+                         2 * x.shape[1] / x.numel())
         return out
 
     # ------------------------------------------------------------------
@@ -317,7 +321,16 @@ class CBN(_BatchNorm):
         for key in keys:
             if key in unexpected_keys:
                 unexpected_keys.remove(key)
-        present = [key in state_dict for key in keys]
+        fields = {name: state_dict.get(prefix + f'cbn_{name}')
+                  for name in FIELDS}
+        if fields['dnu_scale'] is None and fields['dnu'] is not None:
+            # the first checkpoint format stored d nu/dW itself (factor 1)
+            fields['dnu_scale'] = torch.ones(fields['mu'].shape[:1]) \
+                if fields['dnu'].numel() else torch.empty(0)
+            present = [key in state_dict or key.endswith('cbn_dnu_scale')
+                       for key in keys]
+        else:
+            present = [key in state_dict for key in keys]
         if not any(present):  # e.g. an ordinary BatchNorm checkpoint
             self.reset_cbn_state()
             return
@@ -332,8 +345,7 @@ class CBN(_BatchNorm):
         self.iter_count = iter_count
         try:
             self.window.load_state(
-                {name: state_dict[prefix + f'cbn_{name}']
-                 for name in FIELDS}, count, head, self.weight.device
+                fields, count, head, self.weight.device
                 if self.affine else torch.device('cpu'))
         except ValueError as error:
             error_msgs.append(f'{prefix[:-1]}: {error}')

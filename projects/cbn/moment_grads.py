@@ -12,10 +12,11 @@ For a convolution ``y = conv(x, W) + b`` and output channel ``c`` of group
 within a group: it is the mean input patch, sums of strided slices of the
 batch-summed, zero-padded input (:func:`mean_patch`).  ``d nu/dW`` is
 exactly a weight-gradient convolution with ``grad_output = y``: one
-``aten.convolution_backward`` call (weight gradient only).  The official code
+``aten.convolution_backward`` call (weight gradient only; for a pointwise
+conv, matrix products into a reused buffer).  The official code
 gets the same numbers from two ``torch.autograd.grad`` passes.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -42,11 +43,19 @@ def mean_patch(call: ConvCall, out_size: Tuple[int, ...]) -> Tensor:
     output positions for kernel offset ``o`` is the sum of the strided
     slice ``o * dilation - padding :: stride`` of the input; after the first
     axis the tensor is small, so the cost is about ``k / stride`` passes
-    over the batch-summed input.
+    over the batch-summed input.  A 1x1 stride-1 convolution (most of a
+    ResNet's) sums its whole input per channel: one pass, no temporary.
     """
     dtype = torch.promote_types(call.input.dtype, torch.float32)
-    result = call.input.detach().sum(0, dtype=dtype)
+    conv_input = call.input.detach()
     kernel = call.kernel.shape[2:]
+    if all(k == 1 for k in kernel) and all(s == 1 for s in call.stride) \
+            and not any(call.padding):
+        channels = conv_input.shape[1]
+        sums = conv_input.reshape(conv_input.shape[0], channels, -1).sum(
+            2, dtype=dtype).sum(0)
+        return sums.view((channels, ) + (1, ) * len(kernel))
+    result = conv_input.sum(0, dtype=dtype)
     for axis in reversed(range(len(kernel))):
         dim = axis + 1
         sums = []
@@ -60,20 +69,59 @@ def mean_patch(call: ConvCall, out_size: Tuple[int, ...]) -> Tensor:
     return result
 
 
+def _is_pointwise(call: ConvCall) -> bool:
+    """A 1x1, stride-1, unpadded, ungrouped convolution: a matrix product."""
+    return (call.groups == 1 and not any(call.padding)
+            and all(k == 1 for k in call.kernel.shape[2:])
+            and all(s == 1 for s in call.stride))
+
+
+def mean_gradient(call: ConvCall, y: Tensor) -> Tensor:
+    """``d mu / dW`` of the channels of ``y``: ``(groups, Cin/groups, *k)``
+    in fp32 (fp64 for fp64 inputs)."""
+    dtype = torch.promote_types(call.input.dtype, torch.float32)
+    dmu = mean_patch(call, tuple(y.shape[2:]))
+    dmu = dmu.view((call.groups, -1) + tuple(dmu.shape[1:]))
+    return dmu.to(dtype).div_(y.numel() // y.shape[1])
+
+
+def square_gradient_sum(call: ConvCall, y: Tensor,
+                        out: Optional[Tensor] = None) -> Tensor:
+    """``sum_{n,l} y_{c,n,l} p_{n,l}`` (``d nu / dW`` times ``M / 2``), the
+    weight's shape, fp32 at least.
+
+    A weight-gradient convolution with ``grad_output = y``; for a pointwise
+    convolution in fp32/fp64 one matrix product per sample accumulated in
+    ``out`` (a ``(C, Cin)`` tensor to reuse, e.g. the window's evicted
+    entry: no allocation), about 10 % faster than the convolution on CPU.
+    """
+    conv_input = call.input.detach()
+    dtype = torch.promote_types(conv_input.dtype, torch.float32)
+    y = y.detach()
+    if _is_pointwise(call) and y.dtype == conv_input.dtype == dtype:
+        rows = y.reshape(y.shape[0], y.shape[1], -1)
+        cols = conv_input.reshape(conv_input.shape[0], conv_input.shape[1],
+                                  -1)
+        shape = (rows.shape[1], cols.shape[1])
+        if out is None or out.shape != shape or out.dtype != dtype:
+            out = rows.new_empty(shape)
+        torch.mm(rows[0], cols[0].t(), out=out)
+        for sample in range(1, rows.shape[0]):
+            out.addmm_(rows[sample], cols[sample].t())
+        return out.view(call.kernel.shape)
+    dnu = torch.ops.aten.convolution_backward(
+        y.to(conv_input.dtype), conv_input, call.kernel.detach(), None,
+        call.stride, call.padding, call.dilation, False, call.output_padding,
+        call.groups, [False, True, False])[1]
+    return dnu.to(dtype)
+
+
 def moment_gradients(call: ConvCall, y: Tensor) -> Tuple[Tensor, Tensor]:
     """``(d mu / dW, d nu / dW)`` of the channels of ``y``, the conv's output.
 
     Shapes: ``(groups, Cin/groups, *k)`` and the weight's ``(C, Cin/groups,
     *k)``, in fp32 (fp64 for fp64 inputs).
     """
-    channels, groups = y.shape[1], call.groups
-    count = y.numel() // channels
-    conv_input = call.input.detach()
-    dtype = torch.promote_types(conv_input.dtype, torch.float32)
-    dnu = torch.ops.aten.convolution_backward(
-        y.detach().to(conv_input.dtype), conv_input, call.kernel.detach(),
-        None, call.stride, call.padding, call.dilation, False,
-        call.output_padding, groups, [False, True, False])[1]
-    dmu = mean_patch(call, tuple(y.shape[2:]))
-    dmu = dmu.view((groups, -1) + tuple(dmu.shape[1:]))
-    return dmu.to(dtype).div_(count), dnu.to(dtype).mul_(2 / count)
+    count = y.numel() // y.shape[1]
+    return (mean_gradient(call, y),
+            square_gradient_sum(call, y).mul_(2 / count))

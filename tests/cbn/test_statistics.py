@@ -27,6 +27,10 @@ CONVS = {
         3, 4, 7, stride=2, padding=3), (2, 3, 9, 11)),
     '3d': (lambda: nn.Conv3d(3, 4, (1, 3, 3), padding=(0, 1, 1)),
            (2, 3, 3, 5, 5)),
+    # matrix-product path (pointwise convs)
+    '2d-pointwise': (lambda: nn.Conv2d(5, 3, 1), (3, 5, 4, 6)),
+    '3d-pointwise-nobias': (lambda: nn.Conv3d(4, 6, 1, bias=False),
+                            (2, 4, 2, 3, 3)),
 }
 
 
@@ -124,9 +128,11 @@ def _compensation_errors(name, step):
         conv.weight.copy_(new_weight)
         true_mu, true_nu = _moments(conv(x))
     true_var = true_nu - true_mu**2
-    comp_mu, comp_var = (v[0] for v in window.compensated(new_weight, 1.0))
+    comp_mu, comp_var = (v[0] for v in window.compensated(new_weight,
+                                                          1.0)[:2])
     comp_nu = comp_var + comp_mu**2
-    naive_mu, naive_var = (v[0] for v in window.compensated(new_weight, 0.0))
+    naive_mu, naive_var = (v[0] for v in window.compensated(new_weight,
+                                                            0.0)[:2])
     naive_nu = naive_var + naive_mu**2
 
     def err(a, b):
@@ -159,7 +165,7 @@ def test_window_masks_all_but_the_newest_entries():
     window = StatWindow(3)
     for value in range(5):
         window.push(torch.full((2, ), float(value)), torch.ones(2))
-    mu, _ = window.compensated(None, rho=1.0)
+    mu, _, _ = window.compensated(None, rho=1.0)
     assert len(window) == 3
     assert sorted(mu[window.in_use(3), 0].tolist()) == [2.0, 3.0, 4.0]
     assert sorted(mu[window.in_use(2), 0].tolist()) == [3.0, 4.0]

@@ -2,16 +2,19 @@
 
 tools/dist_test.sh then evaluates the result on 2 processes.
 
-Run A trains 2 epochs without a break.  Run B trains the same config but
-stops after epoch 1; run B then continues with ``--resume``.  The resumed
-run must start at iteration 7 with run A's learning rates, and end with
-run A's weights, momentum buffers and scheduler state, bit for bit.
+Run A trains 2 epochs without a break.  Run B is run A stopped after
+epoch 1 (its epoch-1 checkpoint alone, in a fresh work directory) and
+continued with ``--resume PATH``.  The resumed run must start at iteration 7
+with run A's learning rates, and end with run A's weights, momentum buffers
+and scheduler state, bit for bit.
 
 Augmentation randomness is made reproducible across the break by
 non-persistent dataloader workers (mmengine re-seeds them identically every
 epoch); everything else is the smoke config as users run it.
 """
+import os
 import os.path as osp
+import shutil
 
 import pytest
 import torch
@@ -44,10 +47,11 @@ def test_dist_train_stop_and_resume(small_data_cwd, tmp_path):
     full, broken = str(tmp_path / 'full'), str(tmp_path / 'broken')
     first = _dist_train(small_data_cwd, full, 2, port=29611)
     assert 'distributed training runs on CPU processes (gloo' in first.stdout
-    _dist_train(small_data_cwd, broken, 1, port=29612)
+    os.makedirs(broken)
+    stopped = shutil.copy(osp.join(full, 'epoch_1.pth'), broken)
     resumed = run_tool(
         ['tools/dist_train.sh', CONFIG, '2', '--work-dir', broken,
-         '--resume'] + COMMON + ['train_cfg.max_epochs=2'],
+         '--resume', stopped] + COMMON + ['train_cfg.max_epochs=2'],
         cwd=small_data_cwd, env={'PORT': '29613'}, timeout=900)
     # 400 images / (2 processes x 32) = 7 iterations per epoch
     assert 'resumed epoch: 1, iter: 7' in resumed.stdout, resumed.stdout[-3000:]

@@ -32,8 +32,23 @@ def run_tool(args: Sequence[str],
     if check and proc.returncode != 0:
         raise AssertionError(
             f'{" ".join(args)} exited with {proc.returncode}:\n'
-            + proc.stdout[-6000:])
+            + _failure_lines(proc.stdout) + proc.stdout[-6000:])
     return proc
+
+
+_FAILURE_MARKS = ('Error', 'error:', 'terminate called', 'what():', 'Abort',
+                  'Signal ', 'Traceback', 'Killed')
+
+
+def _failure_lines(output: str, limit: int = 30) -> str:
+    """The lines of a long log that say what went wrong, wherever they are
+    (a failing process's message is often far above the tail)."""
+    lines = [line for line in output.splitlines()
+             if any(mark in line for mark in _FAILURE_MARKS)]
+    if not lines:
+        return ''
+    return ('lines that name the failure:\n' + '\n'.join(lines[:limit]) +
+            '\n--- tail of the output ---\n')
 
 
 def read_scalars(work_dir: str) -> List[dict]:

@@ -212,7 +212,7 @@ class StatWindow:
         channels = mu.shape[1]
         weight = weight.detach().to(mu.dtype).reshape(channels, -1)
         stored = self.slots['dmu'] if self.slots['dnu'] is not None else ()
-        dmus = [t for t in stored]
+        dmus = list(stored)
         if new_dmu is not None:
             dmus.append(new_dmu.reshape(new_dmu.shape[0], -1))
         filled = next(t for t in dmus if t is not None)

@@ -26,6 +26,7 @@ from .conv_call import ConvCall, find_conv_call
 from .moment_grads import mean_gradient, square_gradient_sum
 from .pooled_norm import PooledNorm, batch_moments
 from .window import FIELDS, StatWindow
+from .workspace import cast
 
 BURNIN_UNITS = ('iter', 'epoch')
 NEGATIVE_VAR_RULES = ('drop', 'max')
@@ -233,8 +234,9 @@ class CBN(_BatchNorm):
             return
         with torch.no_grad():
             unbiased = biased_var * (count / max(count - 1, 1))
-            self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
-            self.running_var.lerp_(unbiased.to(self.running_var.dtype),
+            self.running_mean.lerp_(cast(mean, self.running_mean.dtype),
+                                    factor)
+            self.running_var.lerp_(cast(unbiased, self.running_var.dtype),
                                    factor)
 
     def _affine(self, x: Tensor, mean: Tensor, var: Tensor) -> Tensor:
@@ -282,7 +284,7 @@ class CBN(_BatchNorm):
                 call.kernel if call is not None else None, self.rho, dmu)
             keep = self.window.in_use_weights(buffer_num, past_var)
             if self.negative_var == 'drop':  # official: leave them out
-                keep = (past_var >= 0).to(past_var.dtype).mul_(keep)
+                keep = torch.mul(keep, past_var >= 0)
             else:  # paper: nu = max(nu, mu^2), i.e. var >= 0
                 past_var = past_var.clamp(min=0)
                 keep = keep.expand_as(past_var)

@@ -35,6 +35,7 @@ class ConvCall:
     dilation: Tuple[int, ...]
     output_padding: Tuple[int, ...]
     groups: int
+    has_bias: bool = True  # whether a bias was added (its value is not read)
 
 
 def _node_name(node) -> str:
@@ -83,5 +84,6 @@ def find_conv_call(x: Tensor) -> Union[ConvCall, str]:
         padding=tuple(node._saved_padding),
         dilation=tuple(node._saved_dilation),
         output_padding=tuple(node._saved_output_padding),
-        groups=int(node._saved_groups))
+        groups=int(node._saved_groups),
+        has_bias=tuple(node._saved_bias_sym_sizes_opt or ()) != (0, ))
 

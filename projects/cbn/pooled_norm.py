@@ -26,7 +26,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .workspace import scratch
+from .workspace import cast, scratch, stat_dtype
 
 
 def batch_moments(x: Tensor) -> Tuple[Tensor, Tensor]:
@@ -37,16 +37,19 @@ def batch_moments(x: Tensor) -> Tuple[Tensor, Tensor]:
     on CPU about 15x faster than ``torch.var_mean`` (Welford) and as
     accurate as BatchNorm's own statistics (no ``E[x^2] - mu^2``).
     """
-    dtype = torch.promote_types(x.dtype, torch.float32)
+    dtype = stat_dtype(x.dtype)
     flat = x.reshape(x.shape[0], x.shape[1], -1)
     count = flat.shape[0] * flat.shape[2]
-    mean = flat.sum(2, dtype=dtype).sum(0) / count
+    sums = flat.sum((0, 2)) if flat.dtype == dtype else flat.sum(
+        (0, 2), dtype=dtype)  # (without dtype: faster on CPU)
+    mean = sums.div_(count)
+    column = mean.view(-1, 1)
     if torch.is_grad_enabled() and flat.requires_grad:  # differentiable
-        deviation = (flat.to(dtype) - mean[:, None]).square()
-        return mean, deviation.sum(2).sum(0) / count
-    deviation = torch.sub(flat, mean[:, None],
+        deviation = (cast(flat, dtype) - column).square()
+        return mean, deviation.sum((0, 2)) / count
+    deviation = torch.sub(flat, column,
                           out=scratch(flat.shape, mean)).square_()
-    return mean, deviation.sum(2).sum(0).div_(count)
+    return mean, deviation.sum((0, 2)).div_(count)
 
 
 def pool(mean: Tensor, var: Tensor, past_mean: Optional[Tensor],
@@ -72,27 +75,26 @@ class PooledNorm(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, past_mean, past_var, keep, eps,
                 eps_in_sqrt):
-        channels = x.shape[1]
         mean_now, var_now = batch_moments(x)
         mean, var, total = pool(mean_now, var_now, past_mean, past_var, keep)
         if eps_in_sqrt:
             var_eff, eps_eff = var, eps
         else:  # 1/(sqrt(var) + eps) = 1/sqrt(var_eff) with eps 0
             var_eff, eps_eff = (var.sqrt() + eps)**2, 0.0
-        scale = weight if weight is not None else x.new_ones(channels)
-        out = torch.batch_norm(x, scale, bias, mean.to(x.dtype),
-                               var_eff.to(x.dtype), False, 0.0, eps_eff,
-                               False)
-        ctx.save_for_backward(x, scale, mean, var, var_eff, total)
+        # BatchNorm's kernel in inference form, with the pooled statistics
+        out = torch.native_batch_norm(x, weight, bias, cast(mean, x.dtype),
+                                      cast(var_eff, x.dtype), False, 0.0,
+                                      eps_eff)[0]
+        ctx.save_for_backward(x, weight, mean, var, var_eff, total)
         ctx.eps_eff, ctx.eps_in_sqrt = eps_eff, eps_in_sqrt
-        ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
+        ctx.has_bias = bias is not None
         ctx.pooled = past_mean is not None
         ctx.mark_non_differentiable(mean_now, var_now)
         return out, mean_now, var_now
 
     @staticmethod
     def backward(ctx, grad_out, _grad_mean, _grad_var):
-        x, scale, mean, var, var_eff, total = ctx.saved_tensors
+        x, weight, mean, var, var_eff, total = ctx.saved_tensors
         # With s = w / std the wanted gradient is
         #   grad_x = s g + A x + B,   A = -s sum(g (x - mu)) J / (a M std^2),
         #   B = -A mu - s sum(g) / (a M),   J = d var_eff / d var
@@ -100,28 +102,31 @@ class PooledNorm(torch.autograd.Function):
         # 2 (mu_now - mu) / a).  BatchNorm's training backward computes
         #   s' g - s' (x - m) sum(g (x - m)) / (M v^2) - s' sum(g) / M
         # for mean m, inverse std v and weight w': with m = mu,
-        # v = sqrt(J / a) / std and w' = s / v it is our gradient up to
-        # s sum(g) (1 - 1/a) / M, one in-place addition.
-        inv_std = torch.rsqrt(var_eff + ctx.eps_eff)
-        if ctx.eps_in_sqrt:
-            fake_inv_std = inv_std * total.rsqrt()
-        else:  # var_eff = (sqrt(var) + eps)^2
+        # v = 1 / (r std) and w' = w r, r = sqrt(a / J), it is our gradient
+        # up to s sum(g) (1 - 1/a) / M, one in-place addition.
+        inv_std = torch.rsqrt(var_eff + ctx.eps_eff if ctx.eps_eff else
+                              var_eff)
+        if ctx.eps_in_sqrt:  # J = 1
+            ratio = total.sqrt()
+        else:  # var_eff = (sqrt(var) + eps)^2: J = sqrt(var_eff) / std
             std = var.sqrt().clamp(min=torch.finfo(var.dtype).tiny)
-            fake_inv_std = inv_std * (var_eff.sqrt() / std / total).sqrt()
-        step = scale.to(inv_std.dtype) * inv_std  # s = w / std
+            ratio = (total * std / var_eff.sqrt()).sqrt()
+        scale = torch.ones_like(inv_std) if weight is None else cast(
+            weight, inv_std.dtype)
         grad_in, grad_fake, grad_bias = (
             torch.ops.aten.native_batch_norm_backward(
-                grad_out.contiguous(), x, (step / fake_inv_std).to(x.dtype),
-                None, None, mean, fake_inv_std, True, ctx.eps_eff,
-                [True, ctx.has_weight, True]))
-        if ctx.pooled:  # the shift is 0 where no past entry was kept
-            count = x.numel() // x.shape[1]
-            shift = step * grad_bias.to(step.dtype) * (1 - 1 / total)
-            view = (1, -1) + (1, ) * (x.dim() - 2)
-            grad_in.add_(shift.div_(count).to(x.dtype).view(view))
+                grad_out.contiguous(), x, cast(scale * ratio, x.dtype), None, None, mean,
+                inv_std / ratio, True, ctx.eps_eff,
+                [True, weight is not None, True]))
+        if ctx.pooled:  # s sum(g) (1 - 1/a); 0 where no past entry was kept
+            shift = cast(grad_bias, inv_std.dtype) * inv_std * scale
+            shift = torch.sub(shift, shift / total)
+            grad_in.add_(cast(shift, x.dtype).view(
+                (1, -1) + (1, ) * (x.dim() - 2)),
+                          alpha=x.shape[1] / x.numel())
         grad_weight = None
-        if ctx.has_weight:  # sum(g (x - mu)) / std
-            grad_weight = (grad_fake.to(inv_std.dtype) * inv_std /
-                           fake_inv_std).to(scale.dtype)
+        if weight is not None:  # sum(g (x - mu)) / std = w'-gradient * r
+            grad_weight = cast(cast(grad_fake, ratio.dtype) * ratio,
+                               weight.dtype)
         return (grad_in, grad_weight, grad_bias if ctx.has_bias else None,
                 None, None, None, None, None)

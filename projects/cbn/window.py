@@ -30,7 +30,8 @@ inner products per output channel.  The window keeps, per entry and channel:
 
 Buffered values are detached: no gradient flows into past iterations
 (official code).  Storage is a ring of ``capacity`` slots, filled from the
-last slot down; every step computes all filled slots and masks the ones not
+last slot down; the per-channel values of a slot are one row of a packed
+``(capacity, fields, C)`` table (storing an entry is one copy); every step computes all filled slots and masks the ones not
 in use, so the arithmetic (summation order included) depends only on the
 slot layout, which the checkpoint form keeps: a resumed run is bit-exact.
 The ``d nu`` inner products, which read every stored ``(C, K)`` gradient,
@@ -43,12 +44,13 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from .workspace import scratch
+from .workspace import cast, scratch
 
 #: checkpoint fields: (capacity, C) statistics, the (capacity, ) factors of
 #: the stored ``dnu``, (capacity, G, K) and (capacity, C, K) gradients with
 #: K = Cin/G * prod(kernel)
 FIELDS = ('mu', 'var', 'w_dmu', 'w_dnu', 'dnu_scale', 'dmu', 'dnu')
+STAT_FIELDS = ('mu', 'var', 'w_dmu', 'w_dnu')  # rows of the packed table
 GRADIENTS = ('dmu', 'dnu')  # kept as one tensor per slot (no copies)
 
 
@@ -58,18 +60,22 @@ def _row_dot(a: Tensor, b: Tensor) -> Tensor:
     return torch.mul(a, b, out=scratch(a.shape, a)).sum(-1)
 
 
-def _group_products(weight: Tensor, columns: Tensor) -> Tensor:
-    """``<columns[g, :, j], W_c>`` for every channel ``c`` of group ``g``:
-    ``weight`` ``(C, ...)``, ``columns`` ``(G, K, J)`` -> ``(J, C)``.
+def _group_products(weight: Tensor, rows: Tensor) -> Tensor:
+    """``<rows[j, g], W_c>`` for every channel ``c`` of group ``g``:
+    ``weight`` ``(C, ...)``, ``rows`` ``(J, G, K)`` -> ``(J, C)``.
 
-    Computed as ``columns^T W^T`` (a wide product with the weight as the
-    right-hand side, about 2x faster than ``W columns`` on CPU BLAS).
+    Computed as ``(W rows^T)^T``: the weight as the left-hand side of a
+    narrow product (read once, about 1.4x faster than ``rows W^T`` for
+    ResNet-50's weights on CPU BLAS, measured cold).
     """
-    groups, channels = columns.shape[0], weight.shape[0]
-    weight = weight.detach().to(columns.dtype).reshape(
-        groups, channels // groups, -1)
-    products = torch.matmul(columns.transpose(1, 2), weight.transpose(1, 2))
-    return products.transpose(0, 1).reshape(columns.shape[2], channels)
+    groups, channels = rows.shape[1], weight.shape[0]
+    weight = cast(weight.detach(), rows.dtype)
+    if groups == 1:
+        return torch.mm(weight.view(channels, -1),
+                        rows.view(rows.shape[0], -1).t()).t()
+    weight = weight.reshape(groups, channels // groups, -1)
+    products = torch.matmul(weight, rows.permute(1, 2, 0))  # (G, C/G, J)
+    return products.reshape(channels, rows.shape[0]).t()
 
 
 class StatWindow:
@@ -79,9 +85,7 @@ class StatWindow:
         self.capacity = capacity
         self.count = 0
         self.head = 0  # slot of the newest entry
-        self.slots: Dict[str, object] = dict.fromkeys(FIELDS)
-        self._weights_key: Optional[tuple] = None  # in_use_weights cache
-        self._weights: Optional[Tensor] = None
+        self.clear()
 
     def __len__(self) -> int:
         return self.count
@@ -89,22 +93,24 @@ class StatWindow:
     def clear(self) -> None:
         self.count = 0
         self.head = 0
-        self.slots = dict.fromkeys(FIELDS)
+        # rows 'mu', 'var' (+ 'w_dmu', 'w_dnu' with gradients) per slot
+        self.stats: Optional[Tensor] = None
+        self.dnu_scale: Optional[Tensor] = None  # (capacity, 1)
+        self.dmu: Optional[List[Optional[Tensor]]] = None  # (G, K) each
+        self.dnu: Optional[List[Optional[Tensor]]] = None  # (C, K) each
+        self._weights: Dict[tuple, Tensor] = {}  # in_use_weights cache
 
     def tensors(self) -> List[Tensor]:
         """Every tensor the window holds (e.g. for memory accounting)."""
-        found = []
-        for name, slot in self.slots.items():
-            if name in GRADIENTS and slot is not None:
-                found += [t for t in slot if t is not None]
-            elif slot is not None:
-                found.append(slot)
+        found = [t for t in (self.stats, self.dnu_scale) if t is not None]
+        for slot in (self.dmu or ()), (self.dnu or ()):
+            found += [t for t in slot if t is not None]
         return found
 
     @property
     def kernel_size(self) -> Optional[int]:
         """``K`` (weight elements per output channel) of the stored gradients."""
-        for dnu in self.slots['dnu'] or ():
+        for dnu in self.dnu or ():
             if dnu is not None:
                 return dnu.shape[-1]
         return None
@@ -124,72 +130,71 @@ class StatWindow:
         """
         if self.capacity == 0:
             return
-        channels = mu.shape[0]
-        entry = dict(mu=mu, var=var)
-        if dnu is not None:
-            groups = dmu.shape[0]
-            dmu = dmu.reshape(groups, -1)
+        if dnu is None:
+            row = torch.stack([mu, var])
+        else:
+            dmu = dmu.reshape(dmu.shape[0], -1)
+            dnu = dnu.reshape(mu.shape[0], -1)
             if w_dmu is None:
-                w_dmu = _group_products(weight, dmu.unsqueeze(-1))[0]
-            entry.update(dmu=dmu, dnu=dnu.reshape(channels, -1), w_dmu=w_dmu,
-                         w_dnu=torch.addcmul(var, mu, w_dmu).mul_(2),
-                         dnu_scale=dnu_scale)
-        if self._layout_changed(entry):
-            self._allocate(entry)
+                w_dmu = _group_products(weight, dmu.unsqueeze(0))[0]
+            # <dnu, W> = 2 (var + mu <dmu, W>)
+            w_dnu = torch.addcmul(var, mu, w_dmu).mul_(2)
+            row = torch.stack([mu, var, w_dmu, w_dnu])
+        if self._layout_changed(row, dmu, dnu):
+            self._allocate(row, dmu, dnu)
         self.head = (self.head - 1) % self.capacity
-        for name, value in entry.items():
-            self.slots[name][self.head] = value  # a list item or a row
+        self.stats[self.head] = row
+        if dnu is not None:
+            self.dnu_scale[self.head] = dnu_scale
+            self.dmu[self.head] = dmu
+            self.dnu[self.head] = dnu
         self.count = min(self.count + 1, self.capacity)
 
-    def _layout_changed(self, entry: Dict[str, Tensor]) -> bool:
-        if set(entry) != {n for n, s in self.slots.items() if s is not None}:
+    def _layout_changed(self, row: Tensor, dmu: Optional[Tensor],
+                        dnu: Optional[Tensor]) -> bool:
+        stats = self.stats
+        if (stats is None or stats.shape[1:] != row.shape
+                or stats.dtype != row.dtype or stats.device != row.device
+                or (dnu is None) != (self.dnu is None)):
             return True
-        for name, value in entry.items():
-            slot = self.slots[name]
-            if not isinstance(value, Tensor):  # a number per entry
-                continue
-            if name in GRADIENTS:
-                slot = next(t for t in slot if t is not None)
-                shape = slot.shape
-            else:
-                shape = slot.shape[1:]
-            if (tuple(shape) != tuple(value.shape) or slot.dtype != value.dtype
-                    or slot.device != value.device):
-                return True
-        return False
+        if dnu is None:
+            return False
+        stored = next(t for t in self.dnu if t is not None)
+        stored_dmu = next(t for t in self.dmu if t is not None)
+        return (stored.shape != dnu.shape or stored.dtype != dnu.dtype
+                or stored_dmu.shape != dmu.shape)
 
-    def _allocate(self, entry: Dict[str, Tensor]) -> None:
+    def _allocate(self, row: Tensor, dmu: Optional[Tensor],
+                  dnu: Optional[Tensor]) -> None:
         self.clear()
-        for name, value in entry.items():
-            if name in GRADIENTS:
-                self.slots[name] = [None] * self.capacity
-            elif not isinstance(value, Tensor):  # a number per entry
-                self.slots[name] = entry['mu'].new_zeros(self.capacity)
-            else:
-                # zeros: slots not yet filled are masked out, but finite
-                self.slots[name] = value.new_zeros((self.capacity, ) +
-                                                   tuple(value.shape))
+        # zeros: slots not yet filled are masked out, but finite
+        self.stats = row.new_zeros((self.capacity, ) + tuple(row.shape))
+        if dnu is not None:
+            self.dnu_scale = row.new_zeros(self.capacity, 1)
+            self.dmu = [None] * self.capacity
+            self.dnu = [None] * self.capacity
 
     def evicted_dnu(self) -> Optional[Tensor]:
         """The stored ``dnu`` that the next :meth:`push` drops (the oldest
         entry of a full window), to be overwritten with the new one; None
         while the window is filling."""
-        if self.count < self.capacity or self.slots['dnu'] is None:
+        if self.count < self.capacity or self.dnu is None:
             return None
-        return self.slots['dnu'][(self.head - 1) % self.capacity]
+        return self.dnu[(self.head - 1) % self.capacity]
 
     def in_use_weights(self, n: int, like: Tensor) -> Tensor:
         """:meth:`in_use` as 0/1 weights of ``like``'s dtype, ``(capacity,
-        1)``; cached until the window changes."""
+        1)``; cached (a full window has only ``capacity`` layouts)."""
         key = (n, self.count, self.head, like.dtype, like.device)
-        if self._weights_key != key:
-            self._weights = self.in_use(n).to(like.dtype).unsqueeze(1)
-            self._weights_key = key
-        return self._weights
+        weights = self._weights.get(key)
+        if weights is None:
+            weights = self._weights[key] = self.in_use(n).to(
+                like.dtype).unsqueeze(1)
+        return weights
 
     def in_use(self, n: int) -> Tensor:
         """Mask of the slots holding the newest ``min(n, count)`` entries."""
-        device = self.slots['mu'].device
+        device = self.stats.device
         age = (torch.arange(self.capacity, device=device) -
                self.head) % self.capacity
         return age < min(n, self.count)
@@ -205,62 +210,68 @@ class StatWindow:
         With ``rho == 0``, no stored gradients or no weight they are the
         stored values.
         """
-        mu, var = self.slots['mu'], self.slots['var']
+        mu, var = self.stats[:, 0], self.stats[:, 1]
         if weight is None or (new_dmu is None and (
-                rho == 0 or self.slots['dnu'] is None)):
+                rho == 0 or self.dnu is None)):
             return mu, var, None
         channels = mu.shape[1]
-        weight = weight.detach().to(mu.dtype).reshape(channels, -1)
-        stored = self.slots['dmu'] if self.slots['dnu'] is not None else ()
-        dmus = list(stored)
+        weight = cast(weight.detach(), mu.dtype)
+        dmus = list(self.dmu) if self.dnu is not None else []
+        stored = len(dmus)
         if new_dmu is not None:
             dmus.append(new_dmu.reshape(new_dmu.shape[0], -1))
         filled = next(t for t in dmus if t is not None)
         # <dmu[group(c)], W_t[c]> of every slot (and the new entry): one
-        # (C/G, K) x (K, slots) product per group
+        # (slots, K) x (K, C/G) product per group
         products = _group_products(weight, torch.stack(
-            [torch.zeros_like(filled) if t is None else t for t in dmus],
-            -1))
+            [torch.zeros_like(filled) if t is None else t for t in dmus]))
         new_w_dmu = products[-1] if new_dmu is not None else None
         if rho == 0 or not stored:
             return mu, var, new_w_dmu
+        weight = weight.view(channels, -1)
         empty = mu.new_zeros(channels)
         d_nu = torch.stack([empty if dnu is None else _row_dot(dnu, weight)
-                            for dnu in self.slots['dnu']])
-        d_mu = products[:self.capacity].sub_(self.slots['w_dmu'])
-        d_nu = d_nu.mul_(self.slots['dnu_scale'][:, None]).sub_(
-            self.slots['w_dnu'])
+                            for dnu in self.dnu])
+        d_mu = products[:stored].sub_(self.stats[:, 2])
+        d_nu = d_nu.mul_(self.dnu_scale).sub_(self.stats[:, 3])
         if rho != 1:
             d_mu.mul_(rho)
             d_nu.mul_(rho)
         new_mu = mu + d_mu
         # var + d_nu - (2 mu + d_mu) d_mu
-        return new_mu, torch.addcmul(var + d_nu, mu + new_mu, d_mu,
+        return new_mu, torch.addcmul(d_nu.add_(var), mu + new_mu, d_mu,
                                      value=-1), new_w_dmu
 
     def apply(self, fn: Callable[[Tensor], Tensor]) -> None:
         """Apply a tensor conversion (``Module._apply``'s ``fn``)."""
-        for name, slot in self.slots.items():
-            if name in GRADIENTS and slot is not None:
-                self.slots[name] = [None if t is None else fn(t) for t in slot]
-            elif slot is not None:
-                self.slots[name] = fn(slot)
+        if self.stats is not None:
+            self.stats = fn(self.stats)
+        if self.dnu_scale is not None:
+            self.dnu_scale = fn(self.dnu_scale)
+        for name in GRADIENTS:
+            slot = getattr(self, name)
+            if slot is not None:
+                setattr(self, name,
+                        [None if t is None else fn(t) for t in slot])
+        self._weights = {}
 
     # checkpoint form: (capacity, ...) tensors in slot order, plus the
     # count and head kept by the layer
     def state(self) -> Dict[str, Tensor]:
-        state = {}
-        for name, slot in self.slots.items():
-            if slot is None:
-                state[name] = torch.empty(0)
-            elif name in GRADIENTS:
+        state = {name: torch.empty(0) for name in FIELDS}
+        if self.stats is None:
+            return state
+        for index, name in enumerate(STAT_FIELDS[:self.stats.shape[1]]):
+            state[name] = self.stats[:, index].clone()
+        if self.dnu is not None:
+            state['dnu_scale'] = self.dnu_scale[:, 0].clone()
+            for name in GRADIENTS:
+                slot = getattr(self, name)
                 filled = next(t for t in slot if t is not None)
                 state[name] = torch.stack([
                     torch.zeros_like(filled) if t is None else t
                     for t in slot
                 ])
-            else:
-                state[name] = slot.clone()
         return state
 
     def load_state(self, state: Dict[str, Tensor], count: int, head: int,
@@ -274,17 +285,17 @@ class StatWindow:
                 f'a CBN state with a window of {capacity} past iterations '
                 f'cannot be loaded into a layer with buffer_num='
                 f'{self.capacity}; set buffer_num={capacity}.')
-        age = [(slot - head) % capacity for slot in range(capacity)]
-        for name in FIELDS:
-            value = state[name]
-            if value.numel() == 0:
-                continue
-            value = value.to(device)
-            if name in GRADIENTS:
-                self.slots[name] = [
-                    t.clone() if a < count else None
-                    for t, a in zip(value.unbind(0), age)
-                ]
-            else:
-                self.slots[name] = value.clone()
+        with_gradients = state['dnu'].numel() > 0
+        names = STAT_FIELDS if with_gradients else STAT_FIELDS[:2]
+        self.stats = torch.stack([state[name] for name in names],
+                                 1).to(device)
+        if with_gradients:
+            self.dnu_scale = state['dnu_scale'].to(
+                device=device, dtype=self.stats.dtype).view(capacity, 1)
+            age = [(slot - head) % capacity for slot in range(capacity)]
+            for name in GRADIENTS:
+                setattr(self, name, [
+                    t.to(device).clone() if a < count else None
+                    for t, a in zip(state[name].unbind(0), age)
+                ])
         self.count, self.head = count, head

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from projects.cbn import StatWindow, find_conv_call, moment_gradients
+from projects.cbn.moment_grads import _gram_is_cheaper, _patch_columns
 
 CONVS = {
     '1d': (lambda: nn.Conv1d(4, 6, 3, stride=2), (3, 4, 11)),
@@ -27,8 +28,15 @@ CONVS = {
         3, 4, 7, stride=2, padding=3), (2, 3, 9, 11)),
     '3d': (lambda: nn.Conv3d(3, 4, (1, 3, 3), padding=(0, 1, 1)),
            (2, 3, 3, 5, 5)),
-    # matrix-product path (pointwise convs)
+    # weight-gradient convolution (more than SMALL_OUTPUT positions)
+    '2d-large-output': (lambda: nn.Conv2d(3, 4, 3, padding=1),
+                        (2, 3, 9, 9)),
+    # matrix-product path (pointwise convs, small 2-D outputs via unfold)
     '2d-pointwise': (lambda: nn.Conv2d(5, 3, 1), (3, 5, 4, 6)),
+    '2d-pointwise-stride': (lambda: nn.Conv2d(4, 6, 1, stride=2),
+                            (2, 4, 7, 7)),
+    # pointwise, widening: W (X X^T) + b s^T (Gram path)
+    '2d-pointwise-widen': (lambda: nn.Conv2d(2, 8, 1), (2, 2, 5, 5)),
     '3d-pointwise-nobias': (lambda: nn.Conv3d(4, 6, 1, bias=False),
                             (2, 4, 2, 3, 3)),
 }
@@ -62,6 +70,28 @@ def test_closed_form_gradients_equal_autograd(name):
         ref_mu.view(groups, channels // groups, *ref_mu.shape[1:]),
         rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(dnu, ref_nu, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('name,patches', [
+    ('2d-large-output', False), ('2d-groups-dilation', False),
+    ('3d', False), ('2d-stride-reflect', True), ('2d-pointwise-stride', True),
+    ('2d-pointwise', True), ('3d-pointwise-nobias', True)])
+def test_d_nu_path_choice(name, patches):
+    """Which cases above exercise the matrix-product (im2col) path."""
+    conv, x = _conv(name)
+    y = conv(x)
+    columns = _patch_columns(find_conv_call(y), tuple(y.shape[2:]))
+    assert (columns is not None) == patches
+
+
+@pytest.mark.parametrize('name,gram', [('2d-pointwise', False),
+                                       ('2d-pointwise-widen', True),
+                                       ('3d-pointwise-nobias', True)])
+def test_gram_path_choice(name, gram):
+    conv, x = _conv(name)
+    channels, positions = conv.out_channels, x[:, 0].numel()
+    assert _gram_is_cheaper(channels, conv.in_channels, positions) == gram
+    assert find_conv_call(conv(x)).has_bias == (conv.bias is not None)
 
 
 @pytest.mark.parametrize('name', sorted(CONVS))
@@ -175,5 +205,5 @@ def test_window_masks_all_but_the_newest_entries():
                     torch.device('cpu'))
     for w in (copy, window):
         w.push(torch.full((2, ), 5.0), torch.ones(2))
-    assert torch.equal(copy.slots['mu'], window.slots['mu'])
+    assert torch.equal(copy.state()['mu'], window.state()['mu'])
     assert copy.head == window.head

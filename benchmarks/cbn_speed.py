@@ -2,8 +2,9 @@
 """Train step of ResNet-50 (and ResNet-50 + FPN) with BN vs CBN vs GN.
 
 All three normalisations in the same process, timed in alternating rounds
-(BN, CBN, GN, BN, ...) so that drifts of the machine hit them alike; the
-median round counts.  A step is forward, loss, backward and an SGD step at
+(BN, CBN, GN, BN, ...) so that drifts of the machine hit them alike:
+"vs BN" is the median over the rounds of the ratio to the same round's BN
+step, "best vs BN" the ratio of the fastest rounds.  A step is forward, loss, backward and an SGD step at
 fp32.  Every norm layer of the model uses the variant (the backbone's 53
 BN layers, plus FPN's 8 ConvModule norms in ``r50-fpn``); ``r50-fpn`` also
 times ``CBN-FPN``, CBN in FPN only with BN in the backbone (the official
@@ -117,9 +118,12 @@ def run(args) -> None:
     size = 'x'.join(str(s) for s in (args.size * 2)[:2])
     print(f'\n{args.model}: batch {args.batch}, {size}, '
           f'buffer_num={args.buffer_num}')
-    # median: the headline; fastest round: the least disturbed by the
-    # other tenants of a shared machine (their load only adds time)
+    # vs BN: median over the rounds of the ratio to the BN step of the
+    # same round (adjacent in time, so drifts of a shared machine cancel);
+    # best: fastest rounds, the least disturbed by other tenants
     middle = {name: median(t) for name, t in times.items()}
+    paired = {name: median(a / b for a, b in zip(t, times['BN']))
+              for name, t in times.items()}
     best = {name: min(t) for name, t in times.items()}
     print(f'{"":8s} {"CBN layers":>10s} {"step ms":>9s} {"vs BN":>7s} '
           f'{"best vs BN":>10s} {"peak MiB":>9s} {"vs BN":>7s} '
@@ -128,7 +132,7 @@ def run(args) -> None:
         runner = runners[name]
         print(f'{name:8s} {len(runner.cbn_layers()):10d} '
               f'{middle[name] * 1000:9.0f} '
-              f'{middle[name] / middle["BN"]:6.2f}x '
+              f'{paired[name]:6.2f}x '
               f'{best[name] / best["BN"]:9.2f}x {memory[name]:9.0f} '
               f'{memory[name] / memory["BN"]:6.2f}x '
               f'{runner.window_mib():11.0f}')

@@ -4,8 +4,8 @@
 All three normalisations in the same process, timed in alternating rounds
 (BN, CBN, GN, BN, ...) so that drifts of the machine hit them alike:
 "vs BN" is the median over the rounds of the ratio to the same round's BN
-step, "best vs BN" the ratio of the fastest rounds.  A step is forward, loss, backward and an SGD step at
-fp32.  Every norm layer of the model uses the variant (the backbone's 53
+step, "best vs BN" the ratio of the fastest rounds.  A step is forward,
+loss, backward and an SGD step at fp32.  Every norm layer of the model uses the variant (the backbone's 53
 BN layers, plus FPN's 8 ConvModule norms in ``r50-fpn``); ``r50-fpn`` also
 times ``CBN-FPN``, CBN in FPN only with BN in the backbone (the official
 detection setup puts CBN in FPN + heads only).  The CBN layers run with a
@@ -18,7 +18,8 @@ activations, temporaries and the CBN windows (plain tensors of the layers,
 registered with the tracker as external state).
 
     python benchmarks/cbn_speed.py [--model r50|r50-fpn|both] [--batch 2]
-        [--size 224 | --size 800 1344] [--buffer-num 3] [--rounds 7] [--device cpu|cuda]
+        [--size 224 | --size 800 1344] [--buffer-num 3] [--rounds 7]
+        [--device cpu|cuda]
 """
 import argparse
 

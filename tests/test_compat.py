@@ -1,6 +1,7 @@
 """The compatibility layer (visrep.compat): each fix, shown on the real stack."""
 import argparse
 import copy
+import json
 import logging
 import os
 import os.path as osp
@@ -271,3 +272,38 @@ def test_cpu_launch_uses_gloo_without_cuda(launcher):
                           text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'gloo backend instead of' in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize('main_process', [True, False])
+def test_test_metrics_json_written_by_the_main_process_only(
+        tmp_path, monkeypatch, main_process):
+    """mmengine's LoggerHook writes <log_dir>/<timestamp>.json in every
+    process (same path: a race under dist_test.sh); only rank 0 writes it."""
+    from mmengine import dist
+    from mmengine.hooks import LoggerHook
+    logged = []
+
+    class LogProcessor:
+
+        def get_log_after_epoch(self, runner, length, mode,
+                                with_non_scalar=False):
+            return {'accuracy/top1': 53.0}, 'Epoch(test) accuracy/top1: 53.0'
+
+    class Runner:
+        log_processor = LogProcessor()
+        test_dataloader = [0, 1]
+        log_dir = str(tmp_path)
+        timestamp = 'stamp'
+
+        class logger:
+            info = logged.append
+
+    monkeypatch.setattr(dist, 'is_main_process', lambda: main_process)
+    hook = LoggerHook()
+    hook.json_log_path = 'stamp.json'
+    hook.after_test_epoch(Runner())
+    assert logged == ['Epoch(test) accuracy/top1: 53.0']
+    assert (tmp_path / 'stamp.json').exists() == main_process
+    if main_process:
+        assert json.loads((tmp_path / 'stamp.json').read_text()) == {
+            'accuracy/top1': 53.0}

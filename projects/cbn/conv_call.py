@@ -85,5 +85,7 @@ def find_conv_call(x: Tensor) -> Union[ConvCall, str]:
         dilation=tuple(node._saved_dilation),
         output_padding=tuple(node._saved_output_padding),
         groups=int(node._saved_groups),
-        has_bias=tuple(node._saved_bias_sym_sizes_opt or ()) != (0, ))
+        # (0,) without a bias; unknown counts as a bias (always correct)
+        has_bias=tuple(getattr(node, '_saved_bias_sym_sizes_opt', None)
+                       or ()) != (0, ))
 

@@ -115,8 +115,8 @@ class PooledNorm(torch.autograd.Function):
             weight, inv_std.dtype)
         grad_in, grad_fake, grad_bias = (
             torch.ops.aten.native_batch_norm_backward(
-                grad_out.contiguous(), x, cast(scale * ratio, x.dtype), None, None, mean,
-                inv_std / ratio, True, ctx.eps_eff,
+                grad_out.contiguous(), x, cast(scale * ratio, x.dtype), None,
+                None, mean, inv_std / ratio, True, ctx.eps_eff,
                 [True, weight is not None, True]))
         if ctx.pooled:  # s sum(g) (1 - 1/a); 0 where no past entry was kept
             shift = cast(grad_bias, inv_std.dtype) * inv_std * scale

@@ -31,9 +31,10 @@ inner products per output channel.  The window keeps, per entry and channel:
 Buffered values are detached: no gradient flows into past iterations
 (official code).  Storage is a ring of ``capacity`` slots, filled from the
 last slot down; the per-channel values of a slot are one row of a packed
-``(capacity, fields, C)`` table (storing an entry is one copy); every step computes all filled slots and masks the ones not
-in use, so the arithmetic (summation order included) depends only on the
-slot layout, which the checkpoint form keeps: a resumed run is bit-exact.
+``(capacity, fields, C)`` table (storing an entry is one copy).  Every step
+computes all filled slots and masks the ones not in use, so the arithmetic
+(summation order included) depends only on the slot layout, which the
+checkpoint form keeps: a resumed run is bit-exact.
 The ``d nu`` inner products, which read every stored ``(C, K)`` gradient,
 are elementwise products and sums (PyTorch's own reductions, no BLAS); the
 ``d mu`` ones are one small matrix product per group for all slots and the

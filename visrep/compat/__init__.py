@@ -17,11 +17,14 @@ module                            fixes
 :mod:`.mmengine_config`           frozen stdlib modules in lazy-import configs
                                   (Python >= 3.11)
 :mod:`.distributed`               distributed launch without CUDA (gloo)
+:mod:`.mmengine_test_json`        every rank writing the same test-metrics
+                                  json at once (``dist_test.sh``)
 ================================  ============================================
 """
 import warnings
 
-from . import checkpoint, distributed, mmaction_drn, mmengine_config, numpy_aliases
+from . import (checkpoint, distributed, mmaction_drn, mmengine_config,
+               mmengine_test_json, numpy_aliases)
 
 _applied = False
 
@@ -40,6 +43,7 @@ def apply() -> None:
     mmengine_config.install()
     checkpoint.install()
     distributed.install()
+    mmengine_test_json.install()
     _applied = True
 
 

@@ -70,7 +70,7 @@ class Runner:
         self.optim = torch.optim.SGD(self.model.parameters(), lr=1e-3,
                                      momentum=0.9)
         generator = torch.Generator().manual_seed(0)
-        height, width = (args.size * 2)[:2]
+        height, width = args.size
         self.x = torch.randn(args.batch, 3, height, width,
                              generator=generator).to(args.device)
         self.y = torch.randint(0, 1000, (args.batch, ),
@@ -116,7 +116,7 @@ def run(args) -> None:
     times = step_times(runners, args)
     assert all(len(layer.window) == args.buffer_num for layer in cbn)
     memory = {name: peak_memory_mib(r, args) for name, r in runners.items()}
-    size = 'x'.join(str(s) for s in (args.size * 2)[:2])
+    size = 'x'.join(str(s) for s in args.size)
     print(f'\n{args.model}: batch {args.batch}, {size}, '
           f'buffer_num={args.buffer_num}')
     # vs BN: median over the rounds of the ratio to the BN step of the
@@ -150,6 +150,10 @@ def main():
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
+    if len(args.size) > 2:
+        parser.error(f'--size takes a side or a height and a width, got '
+                     f'{len(args.size)} numbers.')
+    args.size = (args.size * 2)[:2]  # (height, width)
     NORMS['CBN'] = dict(type='visrep.CBN', buffer_num=args.buffer_num,
                         burnin=0, requires_grad=True)
     print(f'# {machine(args.device)}, torch {torch.__version__}, fp32')

@@ -61,6 +61,14 @@ def _row_dot(a: Tensor, b: Tensor) -> Tensor:
     return torch.mul(a, b, out=scratch(a.shape, a)).sum(-1)
 
 
+def _stack_slots(slots: List[Optional[Tensor]]) -> Tensor:
+    """Per-slot tensors as one ``(slots, ...)`` tensor, zeros for the empty
+    slots (at least one is filled)."""
+    filled = next(t for t in slots if t is not None)
+    return torch.stack(
+        [torch.zeros_like(filled) if t is None else t for t in slots])
+
+
 def _group_products(weight: Tensor, rows: Tensor) -> Tensor:
     """``<rows[j, g], W_c>`` for every channel ``c`` of group ``g``:
     ``weight`` ``(C, ...)``, ``rows`` ``(J, G, K)`` -> ``(J, C)``.
@@ -221,11 +229,9 @@ class StatWindow:
         stored = len(dmus)
         if new_dmu is not None:
             dmus.append(new_dmu.reshape(new_dmu.shape[0], -1))
-        filled = next(t for t in dmus if t is not None)
         # <dmu[group(c)], W_t[c]> of every slot (and the new entry): one
         # (slots, K) x (K, C/G) product per group
-        products = _group_products(weight, torch.stack(
-            [torch.zeros_like(filled) if t is None else t for t in dmus]))
+        products = _group_products(weight, _stack_slots(dmus))
         new_w_dmu = products[-1] if new_dmu is not None else None
         if rho == 0 or not stored:
             return mu, var, new_w_dmu
@@ -267,12 +273,7 @@ class StatWindow:
         if self.dnu is not None:
             state['dnu_scale'] = self.dnu_scale[:, 0].clone()
             for name in GRADIENTS:
-                slot = getattr(self, name)
-                filled = next(t for t in slot if t is not None)
-                state[name] = torch.stack([
-                    torch.zeros_like(filled) if t is None else t
-                    for t in slot
-                ])
+                state[name] = _stack_slots(getattr(self, name))
         return state
 
     def load_state(self, state: Dict[str, Tensor], count: int, head: int,

@@ -154,7 +154,7 @@ class StatWindow:
         self.head = (self.head - 1) % self.capacity
         self.stats[self.head] = row
         if dnu is not None:
-            self.dnu_scale[self.head] = dnu_scale
+            self.dnu_scale[self.head].fill_(dnu_scale)  # (no scalar tensor)
             self.dmu[self.head] = dmu
             self.dnu[self.head] = dnu
         self.count = min(self.count + 1, self.capacity)

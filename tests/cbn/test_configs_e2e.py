@@ -22,7 +22,8 @@ from mmengine.runner import Runner
 from projects.cbn import CBN
 from visrep.testing import (REPO_ROOT, read_scalars, read_test_metrics,
                             run_tool, train_in_process)
-from visrep.testing.small_data import small_data_config
+from visrep.testing.small_data import (short_run_rcnn_options,
+                                       small_data_config)
 
 pytestmark = pytest.mark.e2e
 
@@ -122,8 +123,8 @@ def test_mask_rcnn_cbn_through_the_tools_and_ddp(small_data_cwd, tmp_path):
     options = ['--cfg-options', 'train_cfg.max_epochs=1',
                'train_dataloader.dataset.indices=6',
                'val_dataloader.dataset.indices=4',
-               'test_dataloader.dataset.indices=4',
-               'model.test_cfg.rcnn.score_thr=0.0']
+               'test_dataloader.dataset.indices=4'
+               ] + short_run_rcnn_options()
     work_dir = str(tmp_path / 'train')
     run_tool(['tools/train.py', SMALL_COCO, '--work-dir', work_dir,
               '--seed', '0'] + options, cwd=small_data_cwd)

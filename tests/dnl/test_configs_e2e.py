@@ -50,10 +50,7 @@ def small_config(path: str, **kwargs) -> Config:
     if 'cls_head' in model:
         model.cls_head.in_channels = widths[3]
     if 'rcnn' in model.get('test_cfg', {}):
-        # a few iterations score below the usual 0.05: keep every box so
-        # that the COCO evaluation has detections to score; few proposals
-        # (the small images hold at most three objects)
-        model.test_cfg.rcnn.score_thr = 0.0
+        # few proposals (the small images hold at most three objects)
         model.test_cfg.rpn.update(nms_pre=200, max_per_img=100)
     return cfg
 

@@ -1,0 +1,212 @@
+#!/usr/bin/env python
+"""CBN without the OpenMMLab toolkits: ResNet-50 step time on any device,
+and the exactness of that device's code paths.
+
+For machines with PyTorch, torchvision and mmengine but without the mm*
+toolkits or mmcv's compiled ops (e.g. a GPU box): the CBN layer
+(``projects/cbn``) needs only torch and mmengine, so it is imported here
+without ``visrep`` (whose compatibility layer loads every toolkit), through
+a stand-in ``visrep.registry``; ``visrep/benchmarking.py`` is loaded by path.
+
+1. Exactness: a small conv net with CBN after every conv (3x3, widening and
+   biased pointwise, grouped strided, small-output and strided pointwise
+   convs: every ``d nu`` route) trained 8 SGD steps on ``--device`` in fp64
+   and in fp32 (TF32 off), each against the same run on CPU in fp64: the
+   largest relative error of the losses and of the final state (the CBN
+   windows included).
+2. Speed: torchvision's ResNet-50 (the architecture of mmdet's ResNet-50,
+   ``style='pytorch'``) with BN, CBN (``buffer_num=3``, full window) or
+   GN(32) in every norm layer, a forward, cross-entropy, backward and SGD
+   step at batch 2, timed in alternating rounds as in
+   ``benchmarks/cbn_speed.py`` (vs BN: median of the per-round ratios).
+   Precisions: ``fp32`` (TF32 off), ``tf32`` (cuDNN's TF32 convolutions,
+   PyTorch's default on CUDA), ``bf16`` (autocast).
+
+    python benchmarks/cbn_speed_standalone.py [--device cuda]
+        [--size 224 224 --size 800 1344] [--precision fp32 tf32 bf16]
+        [--rounds 30] [--skip-exactness]
+"""
+import argparse
+import functools
+import importlib.util
+import os.path as osp
+import sys
+import types
+
+import torch
+import torchvision
+from torch import nn
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def _import_cbn_alone():
+    """``projects.cbn`` and ``visrep/benchmarking.py`` without ``visrep``."""
+    from mmengine.registry import Registry
+    registry = types.ModuleType('visrep.registry')
+    registry.MODELS = Registry('model', scope='visrep')
+    registry.HOOKS = Registry('hook', scope='visrep')
+    package = types.ModuleType('visrep')
+    package.__path__ = []
+    projects = types.ModuleType('projects')
+    projects.__path__ = [osp.join(REPO, 'projects')]
+    sys.modules.update({'visrep': package, 'visrep.registry': registry,
+                        'projects': projects})
+    spec = importlib.util.spec_from_file_location(
+        'visrep.benchmarking', osp.join(REPO, 'visrep', 'benchmarking.py'))
+    benchmarking = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmarking)
+    from projects.cbn import CBN
+    return CBN, benchmarking
+
+
+CBN, benchmarking = _import_cbn_alone()
+
+
+def _set_tf32(enabled: bool) -> None:
+    torch.backends.cudnn.allow_tf32 = enabled
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+
+
+# --------------------------------------------------------------- exactness
+def _small_net(dtype, device):
+    torch.manual_seed(0)
+    norm = functools.partial(CBN, buffer_num=3, burnin=0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, bias=False), norm(8), nn.ReLU(),
+        nn.Conv2d(8, 32, 1, bias=False), norm(32), nn.ReLU(),
+        nn.Conv2d(32, 16, 1), norm(16), nn.ReLU(),
+        nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=2), norm(16),
+        nn.ReLU(),
+        nn.Conv2d(16, 24, 3, padding=1), norm(24), nn.ReLU(),
+        nn.Conv2d(24, 48, 1, stride=2), norm(48),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(48, 5)).to(device=device, dtype=dtype)
+
+
+def _train_small(dtype, device, steps=8):
+    net = _small_net(dtype, device)
+    optim = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    generator = torch.Generator().manual_seed(1)
+    losses = []
+    for _ in range(steps):
+        x = torch.randn(2, 3, 8, 8, generator=generator, dtype=torch.float64)
+        y = torch.randint(0, 5, (2, ), generator=generator)
+        loss = nn.functional.cross_entropy(
+            net(x.to(device=device, dtype=dtype)), y.to(device))
+        loss.backward()
+        optim.step()
+        optim.zero_grad()
+        losses.append(loss.item())
+    state = {k: v.detach().double().cpu()
+             for k, v in net.state_dict().items()
+             if v.is_floating_point() and v.numel()}
+    return losses, state
+
+
+def exactness(device: str) -> None:
+    _set_tf32(False)
+    ref_losses, ref_state = _train_small(torch.float64, 'cpu')
+    assert any(k.endswith('cbn_dnu') for k in ref_state)
+    for dtype in (torch.float64, torch.float32):
+        losses, state = _train_small(dtype, device)
+        loss_error = max(abs(a - b) / abs(b)
+                         for a, b in zip(losses, ref_losses))
+        state_error = max(
+            ((state[k] - v).abs().max() / v.abs().max().clamp(min=1e-30))
+            .item() for k, v in ref_state.items())
+        print(f'exactness, {device} {dtype} vs cpu float64, 8 SGD steps: '
+              f'losses {loss_error:.1e}, state (CBN windows included) '
+              f'{state_error:.1e} (max relative errors)')
+
+
+# ------------------------------------------------------------------- speed
+NORMS = {
+    'BN': nn.BatchNorm2d,
+    'CBN': functools.partial(CBN, buffer_num=3, burnin=0),
+    'GN': lambda channels: nn.GroupNorm(32, channels),
+}
+
+
+class Runner:
+
+    def __init__(self, norm: str, size, device: str, bf16: bool):
+        torch.manual_seed(0)
+        self.model = torchvision.models.resnet50(
+            norm_layer=NORMS[norm]).to(device).train()
+        self.optim = torch.optim.SGD(self.model.parameters(), lr=1e-3,
+                                     momentum=0.9)
+        generator = torch.Generator().manual_seed(0)
+        self.x = torch.randn(2, 3, *size, generator=generator).to(device)
+        self.y = torch.randint(0, 1000, (2, ),
+                               generator=generator).to(device)
+        self.device, self.bf16 = device, bf16
+
+    def step(self):
+        self.optim.zero_grad(set_to_none=True)
+        with torch.autocast(torch.device(self.device).type, torch.bfloat16,
+                            enabled=self.bf16):
+            logits = self.model(self.x)
+        nn.functional.cross_entropy(logits.float(), self.y).backward()
+        self.optim.step()
+
+    def windows(self):
+        return [t for m in self.model.modules() if isinstance(m, CBN)
+                for t in m.window.tensors()]
+
+
+def speed(device: str, size, precision: str, rounds: int) -> None:
+    _set_tf32(precision == 'tf32')
+    torch.backends.cudnn.benchmark = True
+    runners = {name: Runner(name, size, device, precision == 'bf16')
+               for name in NORMS}
+    times = benchmarking.alternating_times(
+        {name: r.step for name, r in runners.items()}, rounds, device,
+        warmup=8, desc=f'{size[0]}x{size[1]} {precision}')
+    memory = {
+        name: benchmarking.peak_tensor_memory_mb(
+            r.step, [r.model, r.optim] + r.windows(), device)['total']
+        for name, r in runners.items()
+    }
+    median = benchmarking.median
+    print(f'\nResNet-50 (torchvision), batch 2, {size[0]}x{size[1]}, '
+          f'{precision}, {rounds} rounds, {benchmarking.machine(device)}')
+    print(f'{"":4s} {"step ms":>9s} {"vs BN":>7s} {"best vs BN":>10s} '
+          f'{"peak MiB":>9s} {"vs BN":>7s} {"windows MiB":>11s}')
+    for name, runner in runners.items():
+        paired = median(a / b for a, b in zip(times[name], times['BN']))
+        window = sum(t.numel() * t.element_size()
+                     for t in runner.windows()) / 2**20
+        print(f'{name:4s} {median(times[name]) * 1e3:9.1f} {paired:6.2f}x '
+              f'{min(times[name]) / min(times["BN"]):9.2f}x '
+              f'{memory[name]:9.0f} {memory[name] / memory["BN"]:6.2f}x '
+              f'{window:11.0f}', flush=True)
+    del runners
+    if device.startswith('cuda'):
+        torch.cuda.empty_cache()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--size', type=int, nargs=2, action='append',
+                        metavar=('H', 'W'),
+                        help='input size; repeat for several (default 224 '
+                        '224 and 800 1344)')
+    parser.add_argument('--precision', nargs='+', default=['fp32'],
+                        choices=['fp32', 'tf32', 'bf16'])
+    parser.add_argument('--rounds', type=int, default=30)
+    parser.add_argument('--skip-exactness', action='store_true')
+    args = parser.parse_args()
+    if 'tf32' in args.precision and not args.device.startswith('cuda'):
+        parser.error('--precision tf32 needs a CUDA --device')
+    print(f'torch {torch.__version__}, {benchmarking.machine(args.device)}')
+    if not args.skip_exactness:
+        exactness(args.device)
+    for precision in args.precision:
+        for size in args.size or [(224, 224), (800, 1344)]:
+            speed(args.device, tuple(size), precision, args.rounds)
+
+
+if __name__ == '__main__':
+    main()

@@ -3,7 +3,8 @@
 ``small_data_config(cfg)`` keeps everything that defines the experiment --
 model type, necks, heads, losses, optimizer, constructor, schedulers, hooks
 -- and swaps what only scale changes: the dataloaders and evaluators come
-from the smoke config of the same dataset (``configs/smoke/``), the
+from the smoke config of the same dataset (``configs/smoke/``; the
+evaluators keep the experiment's metrics), the
 datasets are cut to a few samples, the backbone becomes a tiny version of
 itself (channels of necks and heads follow), pretrained downloads are
 dropped, training stops after one short epoch (or a few iterations), and

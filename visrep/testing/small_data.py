@@ -4,11 +4,11 @@
 model type, necks, heads, losses, optimizer, constructor, schedulers, hooks
 -- and swaps what only scale changes: the dataloaders and evaluators come
 from the smoke config of the same dataset (``configs/smoke/``; the
-evaluators keep the experiment's metrics), the
-datasets are cut to a few samples, the backbone becomes a tiny version of
-itself (channels of necks and heads follow), pretrained downloads are
-dropped, training stops after one short epoch (or a few iterations), and
-two-stage detectors evaluate their 10 best boxes per image at any score.
+evaluators keep the experiment's metrics), the datasets are cut to a few
+samples, the backbone becomes a tiny version of itself (channels of necks
+and heads follow), pretrained downloads are dropped, training stops after
+one short epoch (or a few iterations), and two-stage detectors evaluate
+their 10 best boxes per image at any score.
 The e2e tests run every plugin config this way.
 """
 import copy

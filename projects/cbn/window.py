@@ -236,11 +236,14 @@ class StatWindow:
         if rho == 0 or not stored:
             return mu, var, new_w_dmu
         weight = weight.view(channels, -1)
-        empty = mu.new_zeros(channels)
-        d_nu = torch.stack([empty if dnu is None else _row_dot(dnu, weight)
-                            for dnu in self.dnu])
-        d_mu = products[:stored].sub_(self.stats[:, 2])
-        d_nu = d_nu.mul_(self.dnu_scale).sub_(self.stats[:, 3])
+        # zeros only for slots not filled yet (none once the window is full)
+        d_nu = torch.stack([
+            mu.new_zeros(channels) if dnu is None else _row_dot(dnu, weight)
+            for dnu in self.dnu
+        ])
+        _, _, w_dmu, w_dnu = self.stats.unbind(1)  # STAT_FIELDS rows
+        d_mu = products[:stored].sub_(w_dmu)
+        d_nu = d_nu.mul_(self.dnu_scale).sub_(w_dnu)
         if rho != 1:
             d_mu.mul_(rho)
             d_nu.mul_(rho)

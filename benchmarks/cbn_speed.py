@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from visrep.benchmarking import (alternating_times, machine, median,
-                                 peak_tensor_memory_mb)
+                                 peak_tensor_memory_mb, ratios_to)
 
 NORMS = {
     'BN': dict(type='BN', requires_grad=True),
@@ -119,22 +119,16 @@ def run(args) -> None:
     size = 'x'.join(str(s) for s in args.size)
     print(f'\n{args.model}: batch {args.batch}, {size}, '
           f'buffer_num={args.buffer_num}')
-    # vs BN: median over the rounds of the ratio to the BN step of the
-    # same round (adjacent in time, so drifts of a shared machine cancel);
-    # best: fastest rounds, the least disturbed by other tenants
-    middle = {name: median(t) for name, t in times.items()}
-    paired = {name: median(a / b for a, b in zip(t, times['BN']))
-              for name, t in times.items()}
-    best = {name: min(t) for name, t in times.items()}
+    ratios = ratios_to(times, 'BN')  # (paired, best) per norm
     print(f'{"":8s} {"CBN layers":>10s} {"step ms":>9s} {"vs BN":>7s} '
           f'{"best vs BN":>10s} {"peak MiB":>9s} {"vs BN":>7s} '
           f'{"windows MiB":>11s}')
     for name in names:
         runner = runners[name]
         print(f'{name:8s} {len(runner.cbn_layers()):10d} '
-              f'{middle[name] * 1000:9.0f} '
-              f'{paired[name]:6.2f}x '
-              f'{best[name] / best["BN"]:9.2f}x {memory[name]:9.0f} '
+              f'{median(times[name]) * 1000:9.0f} '
+              f'{ratios[name][0]:6.2f}x '
+              f'{ratios[name][1]:9.2f}x {memory[name]:9.0f} '
               f'{memory[name] / memory["BN"]:6.2f}x '
               f'{runner.window_mib():11.0f}')
 

@@ -168,17 +168,17 @@ def speed(device: str, size, precision: str, rounds: int) -> None:
             r.step, [r.model, r.optim] + r.windows(), device)['total']
         for name, r in runners.items()
     }
-    median = benchmarking.median
+    ratios = benchmarking.ratios_to(times, 'BN')  # (paired, best)
     print(f'\nResNet-50 (torchvision), batch 2, {size[0]}x{size[1]}, '
           f'{precision}, {rounds} rounds, {benchmarking.machine(device)}')
     print(f'{"":4s} {"step ms":>9s} {"vs BN":>7s} {"best vs BN":>10s} '
           f'{"peak MiB":>9s} {"vs BN":>7s} {"windows MiB":>11s}')
     for name, runner in runners.items():
-        paired = median(a / b for a, b in zip(times[name], times['BN']))
+        paired, best = ratios[name]
         window = sum(t.numel() * t.element_size()
                      for t in runner.windows()) / 2**20
-        print(f'{name:4s} {median(times[name]) * 1e3:9.1f} {paired:6.2f}x '
-              f'{min(times[name]) / min(times["BN"]):9.2f}x '
+        print(f'{name:4s} {benchmarking.median(times[name]) * 1e3:9.1f} '
+              f'{paired:6.2f}x {best:9.2f}x '
               f'{memory[name]:9.0f} {memory[name] / memory["BN"]:6.2f}x '
               f'{window:11.0f}', flush=True)
     del runners

@@ -2,7 +2,8 @@
 
 * :func:`alternating_times` runs the contenders in alternating rounds
   (A, B, C, A, B, C, ...) after a warm-up, so that drifts of a shared
-  machine hit all of them alike, with a progress bar;
+  machine hit all of them alike, with a progress bar; :func:`ratios_to`
+  compares them round by round;
 * :func:`peak_tensor_memory_mb` measures the peak of live tensor memory of
   one step from the tensors' storages (PyTorch's ``MemTracker``), on CPU and
   GPU alike -- the process RSS is too noisy to compare (glibc keeps freed
@@ -11,7 +12,7 @@
 """
 import statistics
 import time
-from typing import Callable, Dict, Iterable, List
+from typing import Callable, Dict, Iterable, List, Tuple
 
 import torch
 from tqdm import tqdm
@@ -44,6 +45,17 @@ def alternating_times(steps: Dict[str, Callable[[], object]],
 
 def median(times: Iterable[float]) -> float:
     return statistics.median(list(times))
+
+
+def ratios_to(times: Dict[str, List[float]],
+              reference: str) -> Dict[str, Tuple[float, float]]:
+    """Per contender of :func:`alternating_times`: ``(paired, best)``, the
+    median over the rounds of the ratio to the same round's ``reference``
+    step (adjacent in time: drifts of a shared machine cancel) and the ratio
+    of the fastest rounds (the least disturbed by other tenants)."""
+    base = times[reference]
+    return {name: (median(a / b for a, b in zip(t, base)), min(t) / min(base))
+            for name, t in times.items()}
 
 
 def peak_tensor_memory_mb(step: Callable[[], object],

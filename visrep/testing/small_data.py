@@ -103,7 +103,7 @@ def _fewer_rois(model: ConfigDict) -> None:
 SHORT_RUN_RCNN_TEST = dict(score_thr=0.0, max_per_img=10)
 
 
-def keep_low_scores(model: ConfigDict) -> None:
+def _keep_low_scores(model: ConfigDict) -> None:
     """Apply :data:`SHORT_RUN_RCNN_TEST` to a two-stage detector's
     ``test_cfg`` (every cascade stage shares ``test_cfg.rcnn``); other
     models are left alone."""
@@ -182,7 +182,7 @@ def small_data_config(cfg: Config,
         backbone.pop('init_cfg', None)
     cfg.model.pop('pretrained', None)
     _fewer_rois(cfg.model)
-    keep_low_scores(cfg.model)
+    _keep_low_scores(cfg.model)
     cfg.load_from = None
     cfg.resume = False
 

@@ -13,7 +13,9 @@ a stand-in ``visrep.registry``; ``visrep/benchmarking.py`` is loaded by path.
    convs: every ``d nu`` route) trained 8 SGD steps on ``--device`` in fp64
    and in fp32 (TF32 off), each against the same run on CPU in fp64: the
    largest relative error of the losses and of the final state (the CBN
-   windows included).
+   windows included).  On CUDA also 10 steps with and without the layer's
+   CUDA graphs (fp32, and fp32 under bf16 autocast): equal bit for bit?
+   And with TF32 allowed, are the window's gradients still fp32?
 2. Speed: torchvision's ResNet-50 (the architecture of mmdet's ResNet-50,
    ``style='pytorch'``) with BN, CBN (``buffer_num=3``, full window) or
    GN(32) in every norm layer, a forward, cross-entropy, backward and SGD
@@ -84,16 +86,23 @@ def _small_net(dtype, device):
         nn.Linear(48, 5)).to(device=device, dtype=dtype)
 
 
-def _train_small(dtype, device, steps=8):
+def _train_small(dtype, device, steps=8, cuda_graphs=True, bf16=False):
     net = _small_net(dtype, device)
+    for module in net.modules():
+        if isinstance(module, CBN):
+            module.cuda_graphs = cuda_graphs
     optim = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     generator = torch.Generator().manual_seed(1)
     losses = []
     for _ in range(steps):
         x = torch.randn(2, 3, 8, 8, generator=generator, dtype=torch.float64)
         y = torch.randint(0, 5, (2, ), generator=generator)
-        loss = nn.functional.cross_entropy(
-            net(x.to(device=device, dtype=dtype)), y.to(device))
+        with torch.autocast(torch.device(device).type, torch.bfloat16,
+                            enabled=bf16):
+            logits = net(x.to(device=device, dtype=dtype))
+        if bf16:
+            logits = logits.float()
+        loss = nn.functional.cross_entropy(logits, y.to(device))
         loss.backward()
         optim.step()
         optim.zero_grad()
@@ -101,15 +110,48 @@ def _train_small(dtype, device, steps=8):
     state = {k: v.detach().double().cpu()
              for k, v in net.state_dict().items()
              if v.is_floating_point() and v.numel()}
-    return losses, state
+    graphs = sum(len(m._graphs) for m in net.modules()
+                 if isinstance(m, CBN))
+    return losses, state, graphs
+
+
+def fp32_with_tf32_allowed(device: str) -> None:
+    """The window's identity ``<dnu, W> = 2 (var + mu <dmu, W>)`` with
+    cuDNN's and cuBLAS' TF32 allowed: the layer's statistics stay fp32."""
+    from projects.cbn.window import window_identity_error
+    torch.manual_seed(0)
+    conv = nn.Conv2d(32, 64, 3, padding=1).to(device)
+    layer = CBN(64, buffer_num=2).to(device)
+    _set_tf32(True)
+    for _ in range(3):
+        layer(conv(torch.randn(2, 32, 16, 16, device=device) + 1))
+    error = window_identity_error(layer.window, conv.weight)
+    print(f'TF32 allowed: window identity holds to {error:.1e} (fp32: about'
+          f' 1e-7, TF32: 1e-3); TF32 still on after: '
+          f'{torch.backends.cudnn.allow_tf32}')
+    _set_tf32(False)
+
+
+def graphs_equal_eager(device: str) -> None:
+    """CUDA graph replays (:mod:`projects.cbn.cuda_graph`) against the
+    same training run without graphs: equal bit for bit."""
+    for bf16 in (False, True):
+        runs = [_train_small(torch.float32, device, 10, graphs, bf16)
+                for graphs in (True, False)]
+        (losses, state, graphs), (losses_ref, state_ref, _) = runs
+        equal = losses == losses_ref and all(
+            torch.equal(state[k], state_ref[k]) for k in state)
+        print(f'CUDA graphs vs none, float32{" + bf16 autocast" * bf16}, '
+              f'10 SGD steps: bit for bit equal: {equal} ({graphs} graphs '
+              'replayed)')
 
 
 def exactness(device: str) -> None:
     _set_tf32(False)
-    ref_losses, ref_state = _train_small(torch.float64, 'cpu')
+    ref_losses, ref_state, _ = _train_small(torch.float64, 'cpu')
     assert any(k.endswith('cbn_dnu') for k in ref_state)
     for dtype in (torch.float64, torch.float32):
-        losses, state = _train_small(dtype, device)
+        losses, state, _ = _train_small(dtype, device)
         loss_error = max(abs(a - b) / abs(b)
                          for a, b in zip(losses, ref_losses))
         state_error = max(
@@ -203,6 +245,9 @@ def main():
     print(f'torch {torch.__version__}, {benchmarking.machine(args.device)}')
     if not args.skip_exactness:
         exactness(args.device)
+        if args.device.startswith('cuda'):
+            graphs_equal_eager(args.device)
+            fp32_with_tf32_allowed(args.device)
     for precision in args.precision:
         for size in args.size or [(224, 224), (800, 1344)]:
             speed(args.device, tuple(size), precision, args.rounds)

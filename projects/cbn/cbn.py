@@ -13,7 +13,7 @@ Defaults make it ``torch.nn.BatchNorm`` where no window is used (``buffer_num
 =0``, burn-in, frozen input): the same kernel, bit for bit.  The official
 code's numerics are switches (see README: "official code" column).
 """
-from typing import Optional
+from typing import List, Optional, Union
 
 import torch
 from torch import Tensor
@@ -23,10 +23,11 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from visrep.registry import MODELS
 from .binding import TRACKER, CBNBindingError, layer_name
 from .conv_call import ConvCall, find_conv_call
+from .cuda_graph import GraphedSteps
 from .moment_grads import mean_gradient, square_gradient_sum
-from .pooled_norm import PooledNorm, batch_moments
+from .pooled_norm import NormWithStats, batch_moments, coefficients, pool
 from .window import FIELDS, StatWindow
-from .workspace import cast
+from .workspace import cast, ieee_fp32, stat_dtype
 
 BURNIN_UNITS = ('iter', 'epoch')
 NEGATIVE_VAR_RULES = ('drop', 'max')
@@ -72,6 +73,9 @@ class CBN(_BatchNorm):
             or ``'unbiased'`` (official ``x.var()``).
         affine_init: ``'ones'`` (BatchNorm) or ``'uniform'`` (official
             ``weight.uniform_()``).
+        cuda_graphs: on CUDA, replay the per-channel operations of a
+            training step as CUDA graphs (:mod:`.cuda_graph`; the same
+            results, far fewer kernel launches).
     """
 
     _abbr_ = 'bn'  # layer names (bn1, downsample.1, ...) and checkpoints
@@ -91,6 +95,7 @@ class CBN(_BatchNorm):
                  eps_in_sqrt: bool = True,
                  plain_var: str = 'biased',
                  affine_init: str = 'ones',
+                 cuda_graphs: bool = True,
                  device=None,
                  dtype=None):
         _count('buffer_num', buffer_num)
@@ -115,8 +120,11 @@ class CBN(_BatchNorm):
         self.affine_init = affine_init
         self.iters_per_epoch: Optional[int] = None  # set by CBNBurnInHook
         self.iter_count = 0  # training calls so far (official iter_count)
+        self.cuda_graphs = cuda_graphs
         self.window = StatWindow(buffer_num)
         self._bound_weight: Optional[Tensor] = None
+        self._buffers_of_step: Optional[StepBuffers] = None
+        self._graphs = GraphedSteps()
         self.register_state_dict_post_hook(_save_cbn_state)
         self.reset_parameters()
         if self.needs_conv:
@@ -218,26 +226,33 @@ class CBN(_BatchNorm):
             return None
         return call
 
-    def _momentum_factor(self) -> float:
-        """BatchNorm's running-average factor (counts ``num_batches_tracked``)."""
+    def _momentum_factor(self) -> Union[float, Tensor]:
+        """BatchNorm's running-average factor (counts ``num_batches_tracked``;
+        with ``momentum=None`` a tensor: no host synchronisation)."""
         if not self.track_running_stats:
             return 0.0
         self.num_batches_tracked.add_(1)
         if self.momentum is None:
-            return 1.0 / float(self.num_batches_tracked)
+            return self.num_batches_tracked.reciprocal()
         return self.momentum
 
     def _update_running_stats(self, mean: Tensor, biased_var: Tensor,
-                              count: int) -> None:
+                              count: Union[int, Tensor]) -> None:
+        """From the current batch; ``count``: values per channel (a
+        one-element tensor in :meth:`_per_channel_step`)."""
         factor = self._momentum_factor()
         if not self.track_running_stats:
             return
         with torch.no_grad():
-            unbiased = biased_var * (count / max(count - 1, 1))
-            self.running_mean.lerp_(cast(mean, self.running_mean.dtype),
-                                    factor)
-            self.running_var.lerp_(cast(unbiased, self.running_var.dtype),
-                                   factor)
+            if isinstance(count, Tensor):
+                unbiased = biased_var * count / (count - 1).clamp_(min=1)
+            else:
+                unbiased = biased_var * (count / max(count - 1, 1))
+            dtype = self.running_mean.dtype
+            if isinstance(factor, Tensor):
+                factor = factor.to(dtype)
+            self.running_mean.lerp_(cast(mean, dtype), factor)
+            self.running_var.lerp_(cast(unbiased, dtype), factor)
 
     def _affine(self, x: Tensor, mean: Tensor, var: Tensor) -> Tensor:
         """``(x - mean) / std * weight + bias`` with this layer's eps rule."""
@@ -272,33 +287,112 @@ class CBN(_BatchNorm):
 
     def _cross_iteration_norm(self, x: Tensor, call: Optional[ConvCall],
                               buffer_num: int) -> Tensor:
+        window = self.window
         # the weight as the convolution used it (the bf16 copy under
-        # autocast): the statistics were taken with it
-        kernel = dmu = dnu = w_dmu = None
-        if call is not None and call.weight.requires_grad:
-            kernel = call.kernel
-            dmu = mean_gradient(call, x)
-        past_mean = past_var = keep = None
-        if len(self.window):
-            past_mean, past_var, w_dmu = self.window.compensated(
-                call.kernel if call is not None else None, self.rho, dmu)
-            keep = self.window.in_use_weights(buffer_num, past_var)
+        # autocast): the statistics were taken with it; None for naive CBN
+        # or a frozen conv (W_t - W_tau = 0: no Taylor term)
+        kernel = call.kernel if (call is not None
+                                 and call.weight.requires_grad) else None
+        channels = x.shape[1]
+        # statistics in fp32 at least, also under autocast, and no TF32
+        no_autocast = torch.autocast(x.device.type, enabled=False)
+        with torch.no_grad(), no_autocast, ieee_fp32(x.device):
+            dmu = None if kernel is None else mean_gradient(call, x)
+            slot = window.reserve(
+                channels, stat_dtype(x.dtype), x.device,
+                None if dmu is None else (dmu.shape[0], dmu[0].numel()),
+                None if kernel is None else (channels, kernel[0].numel()))
+            pooled = len(window) > 0
+            compensate = pooled and kernel is not None and self.rho != 0
+            buffers = self._step_buffers(channels, window.stats)
+            batch_moments(x.detach(), out=buffers.moments)
+            buffers.set_count(x.numel() // channels)
+            if kernel is not None:  # and <dmu_now, W> for the new entry
+                window.weight_products(kernel, dmu, out=buffers.products)
+            if compensate:
+                window.weight_dots(kernel, out=buffers.dots)
+            keep = window.in_use_weights(buffer_num, window.stats) \
+                if pooled else None
+
+            def per_channel_step():
+                self._per_channel_step(buffers, slot, keep, compensate,
+                                       kernel is not None)
+
+            if self.cuda_graphs:
+                key = (slot, len(window), buffer_num, compensate,
+                       kernel is not None, self.rho, self.eps,
+                       self.negative_var, self.eps_in_sqrt, self.momentum,
+                       None if keep is None else keep.data_ptr())
+                self._graphs(key, self._touched(buffers), per_channel_step)
+            else:
+                per_channel_step()
+            coeffs = buffers.coeffs.clone()  # overwritten by the next call
+        out = NormWithStats.apply(x, self.weight, self.bias, coeffs,
+                                  self.eps if self.eps_in_sqrt else 0.0,
+                                  pooled)
+        if kernel is not None:  # into the slot of the new entry
+            with torch.no_grad(), no_autocast, ieee_fp32(x.device):
+                stored = window.dnu_slot(slot)
+                dnu = square_gradient_sum(call, x, stored)
+                if dnu.data_ptr() != stored.data_ptr():
+                    stored.copy_(dnu.view(stored.shape))
+        window.commit(slot, dmu)
+        return out
+
+    def _per_channel_step(self, buffers: 'StepBuffers', slot: int,
+                          keep: Optional[Tensor], compensate: bool,
+                          with_gradients: bool) -> None:
+        """Everything per channel of a training step, from and into tensors
+        that stay in place (replayed as a CUDA graph, :mod:`.cuda_graph`):
+        the compensated window (Taylor terms), the drop rule, pooling, the
+        normalisation's coefficients, the running statistics and the new
+        window entry."""
+        window = self.window
+        mean_now, var_now = buffers.moments.unbind(0)
+        past_mean = past_var = None
+        if keep is not None:
+            if compensate:
+                past_mean, past_var = window.compensate(
+                    buffers.products.t(), buffers.dots.t(), self.rho)
+            else:
+                past_mean, past_var = window.stats[:, 0], window.stats[:, 1]
             if self.negative_var == 'drop':  # official: leave them out
                 keep = torch.mul(keep, past_var >= 0)
             else:  # paper: nu = max(nu, mu^2), i.e. var >= 0
                 past_var = past_var.clamp(min=0)
                 keep = keep.expand_as(past_var)
-        out, mean_now, var_now = PooledNorm.apply(
-            x, self.weight, self.bias, past_mean, past_var, keep, self.eps,
-            self.eps_in_sqrt)
-        self._update_running_stats(mean_now, var_now,
-                                   x.numel() // x.shape[1])
-        if kernel is not None:  # into the entry about to drop out
-            dnu = square_gradient_sum(call, x, self.window.evicted_dnu())
-        # naive CBN, or a frozen conv (W_t - W_tau = 0): no Taylor term
-        self.window.push(mean_now, var_now, dmu, dnu, kernel, w_dmu,
-                         2 * x.shape[1] / x.numel())
-        return out
+        mean, var, total = pool(mean_now, var_now, past_mean, past_var, keep)
+        coefficients(mean, var, total, self.weight, self.eps,
+                     self.eps_in_sqrt, buffers.count, out=buffers.coeffs)
+        self._update_running_stats(mean_now, var_now, buffers.count)
+        if with_gradients:  # d nu/dW = 2/M times the stored sum
+            window.write_row(slot, mean_now, var_now, buffers.products[:, -1],
+                             2 / buffers.count)
+        else:
+            window.write_row(slot, mean_now, var_now)
+
+    def _step_buffers(self, channels: int, like: Tensor) -> 'StepBuffers':
+        buffers = self._buffers_of_step
+        if (buffers is None or buffers.moments.shape[1] != channels
+                or buffers.moments.dtype != like.dtype
+                or buffers.moments.device != like.device):
+            buffers = self._buffers_of_step = StepBuffers(
+                channels, self.window.capacity, like)
+        return buffers
+
+    def _touched(self, buffers: 'StepBuffers') -> List[Tensor]:
+        """The tensors :meth:`_per_channel_step` reads or writes that live
+        across calls (a CUDA graph holds their addresses), but the window's
+        cached slot weights (their address is part of the graph's key)."""
+        window = self.window
+        found = [buffers.moments, buffers.products, buffers.dots,
+                 buffers.count, buffers.coeffs, window.stats]
+        for tensor in (window.dnu_scale, self.weight, self.bias,
+                       self.running_mean, self.running_var,
+                       self.num_batches_tracked):
+            if tensor is not None:
+                found.append(tensor)
+        return found
 
     # ------------------------------------------------------------------
     # state
@@ -307,10 +401,14 @@ class CBN(_BatchNorm):
         self.window = StatWindow(self.buffer_num)
         self.iter_count = 0
         self._bound_weight = None
+        self._buffers_of_step = None
+        self._graphs.clear()
 
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
         self.window.apply(fn)
+        self._buffers_of_step = None
+        self._graphs.clear()
         return self
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
@@ -351,6 +449,32 @@ class CBN(_BatchNorm):
                 if self.affine else torch.device('cpu'))
         except ValueError as error:
             error_msgs.append(f'{prefix[:-1]}: {error}')
+
+
+class StepBuffers:
+    """Per-channel tensors of one layer's training step that stay in place
+    from step to step (:meth:`CBN._per_channel_step` reads and writes
+    them): the batch ``moments`` (mean, variance), the values per channel
+    ``count``, the ``products`` ``<dmu, W>`` (``(C, capacity + 1)``: the
+    window's slots and the new entry), the ``dots`` ``<dnu, W>`` (``(C,
+    capacity)``) and the normalisation's ``coeffs``
+    (``pooled_norm.coefficients``)."""
+
+    def __init__(self, channels: int, capacity: int, like: Tensor):
+        def new(*shape):
+            return like.new_zeros(shape)
+
+        self.moments = new(2, channels)
+        self.count = new(1)
+        self.products = new(channels, capacity + 1)
+        self.dots = new(channels, capacity)
+        self.coeffs = new(6, channels)
+        self._count_value = 0
+
+    def set_count(self, count: int) -> None:
+        if count != self._count_value:  # (a kernel launch on a GPU)
+            self.count.fill_(count)
+            self._count_value = count
 
 
 def _in_backward() -> bool:

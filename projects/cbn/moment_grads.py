@@ -17,7 +17,7 @@ convs and small 2-D outputs one batched matrix product with the im2col
 patches into a reused buffer.  The official code
 gets the same numbers from two ``torch.autograd.grad`` passes.
 """
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -54,18 +54,15 @@ def mean_patch(call: ConvCall, out_size: Tuple[int, ...]) -> Tensor:
     output positions for kernel offset ``o`` is the sum of the strided
     slice ``o * dilation - padding :: stride`` of the input; after the first
     axis the tensor is small, so the cost is about ``k / stride`` passes
-    over the batch-summed input.  A 1x1 stride-1 convolution (most of a
-    ResNet's) sums its whole input per channel: one pass, no temporary.
+    over the batch-summed input.  (A 1x1 stride-1 convolution sums its
+    whole input per channel: :func:`mean_gradient` takes its mean.)
     """
     conv_input = call.input.detach()
     dtype = stat_dtype(conv_input.dtype)
     kernel = call.kernel.shape[2:]
-    if _is_pointwise(call):
-        dims = (0, ) + tuple(range(2, conv_input.dim()))
-        sums = conv_input.sum(dims) if conv_input.dtype == dtype else \
-            conv_input.sum(dims, dtype=dtype)  # (no dtype: faster on CPU)
-        return sums.view(
-            (conv_input.shape[1], ) + (1, ) * len(kernel))
+    if conv_input.is_cuda and conv_input.dtype == dtype:
+        return _patch_sum_on_gpu(call, out_size).view(
+            (conv_input.shape[1], ) + tuple(kernel))
     result = conv_input.sum(0, dtype=dtype)
     for axis in reversed(range(len(kernel))):
         dim = axis + 1
@@ -80,11 +77,46 @@ def mean_patch(call: ConvCall, out_size: Tuple[int, ...]) -> Tensor:
     return result
 
 
+_ONES: Dict[tuple, Tensor] = {}  # grad_output of ones, per shape
+
+
+def _patch_sum_on_gpu(call: ConvCall, out_size: Tuple[int, ...]) -> Tensor:
+    """``sum_{n,l} p_{n,l}`` as one weight-gradient convolution with
+    ``grad_output = 1`` and one output channel per group: ``(G, Cin/G,
+    *k)``.  On a GPU one kernel launch instead of ``2 k + 2`` (the kernel
+    launches, not the arithmetic, are what a CBN step costs there)."""
+    conv_input = call.input.detach()
+    shape = (conv_input.shape[0], call.groups) + tuple(out_size)
+    key = (shape, conv_input.dtype, conv_input.device)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:  # e.g. many input sizes: keep the newest
+            _ONES.pop(next(iter(_ONES)))
+        ones = _ONES[key] = conv_input.new_ones(shape)
+    weight = call.kernel.detach()[::call.kernel.shape[0] // call.groups]
+    return torch.ops.aten.convolution_backward(
+        ones, conv_input, weight, None, call.stride, call.padding,
+        call.dilation, False, call.output_padding, call.groups,
+        [False, True, False])[1]
+
+
 def mean_gradient(call: ConvCall, y: Tensor) -> Tensor:
     """``d mu / dW`` of the channels of ``y``: ``(groups, Cin/groups, *k)``
-    in fp32 (fp64 for fp64 inputs)."""
+    in fp32 (fp64 for fp64 inputs).
+
+    A 1x1 stride-1 convolution (most of a ResNet's): the mean of its input
+    per channel, one reduction (every input position is one patch).
+    """
+    kernel = tuple(call.kernel.shape[2:])
+    if _is_pointwise(call):
+        conv_input = call.input.detach()
+        dtype = stat_dtype(conv_input.dtype)
+        dims = (0, ) + tuple(range(2, conv_input.dim()))
+        dmu = conv_input.mean(dims) if conv_input.dtype == dtype else \
+            conv_input.mean(dims, dtype=dtype)  # (no dtype: faster on CPU)
+        return dmu.view((call.groups, -1) + kernel)
     dmu = mean_patch(call, tuple(y.shape[2:]))
-    dmu = dmu.view((call.groups, -1) + tuple(dmu.shape[1:]))
+    dmu = dmu.view((call.groups, -1) + kernel)
     return dmu.div_(y.numel() // y.shape[1])
 
 

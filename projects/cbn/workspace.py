@@ -14,8 +14,9 @@ caches between the convolutions), several times their cost in isolation, so
 the CBN code avoids dispatching ones that do nothing: ``t.to(t.dtype)`` and
 ``torch.promote_types`` are answered in Python here.
 """
+import contextlib
 import threading
-from typing import Dict, Tuple
+from typing import Dict, Iterator, Tuple
 
 import torch
 from torch import Tensor
@@ -62,3 +63,44 @@ def scratch(shape: Tuple[int, ...], like: Tensor) -> Tensor:
             del cache[old]  # views of the smaller buffer
     view = cache[key] = buffer[:numel].view(shape)
     return view
+
+
+def _tf32_switches():
+    """(get, set) pairs for cuBLAS and cuDNN TF32, in whichever of PyTorch's
+    two APIs the program uses (mixing them raises): the legacy
+    ``allow_tf32`` flags, or ``fp32_precision`` (PyTorch >= 2.9)."""
+    switches = []
+    for legacy, new in ((torch.backends.cuda.matmul, 'matmul'),
+                        (torch.backends.cudnn, 'conv')):
+        try:
+            on = legacy.allow_tf32
+            switches.append((on, lambda value, flag=legacy: setattr(
+                flag, 'allow_tf32', value)))
+        except RuntimeError:  # set through the new API
+            holder = legacy if new == 'matmul' else legacy.conv
+            previous = holder.fp32_precision
+            switches.append((previous == 'tf32', lambda value, h=holder, p=(
+                previous): setattr(h, 'fp32_precision', p if value else
+                                   'ieee')))
+    return switches
+
+
+@contextlib.contextmanager
+def ieee_fp32(device: torch.device) -> Iterator[None]:
+    """Full fp32 matrix products and convolutions on CUDA for the duration.
+
+    The window's numbers are differences of large, nearly equal terms
+    (``<d, W_t> - <d, W_tau>``, ``<dnu, W> - 2 (var + mu <dmu, W>)``):
+    TF32 (10-bit mantissa, cuDNN's default for convolutions on Ampere and
+    later) would leave only noise of the Taylor terms.  A no-op elsewhere
+    and where TF32 is off.
+    """
+    switches = _tf32_switches() if device.type == 'cuda' else []
+    switches = [set_tf32 for on, set_tf32 in switches if on]
+    for set_tf32 in switches:
+        set_tf32(False)
+    try:
+        yield
+    finally:
+        for set_tf32 in switches:
+            set_tf32(True)

@@ -105,3 +105,22 @@ def test_official_numerics_switches():
                 (cbn.running_var.view(1, -1, 1, 1).sqrt() + 1e-5) *
                 cbn.weight.view(1, -1, 1, 1))
     torch.testing.assert_close(cbn(x), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('momentum', [0.1, None])
+def test_windowed_running_stats_follow_batchnorm(momentum):
+    """With a window the running statistics still come from the current
+    batch alone (official code): the same as BatchNorm's, up to rounding
+    (``momentum=None``: the cumulative average, a factor computed on the
+    device)."""
+    conv, bn, cbn = _pair((2, 6, 5, 7), momentum=momentum, buffer_num=2)
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        x = torch.randn(2, 6, 5, 7, generator=generator) * 3 + 1
+        _step(conv, bn.train(), x, torch.ones(2, 6, 5, 7))
+        _step(conv, cbn.train(), x, torch.ones(2, 6, 5, 7))
+    assert len(cbn.window) == 2
+    assert torch.equal(bn.num_batches_tracked, cbn.num_batches_tracked)
+    for name in ('running_mean', 'running_var'):
+        torch.testing.assert_close(getattr(cbn, name), getattr(bn, name),
+                                   rtol=1e-6, atol=1e-6)

@@ -153,7 +153,7 @@ def test_ramp_burnin_grows_the_window():
 def test_pooled_norm_backward_passes_gradcheck(eps_in_sqrt):
     """The fused backward of the pooled normalisation against numerical
     derivatives (x, weight, bias), with kept and dropped past entries."""
-    from projects.cbn.pooled_norm import PooledNorm
+    from projects.cbn.pooled_norm import pooled_norm
     generator = torch.Generator().manual_seed(0)
 
     def rand(*shape):
@@ -165,5 +165,5 @@ def test_pooled_norm_backward_passes_gradcheck(eps_in_sqrt):
     past_mean, past_var = rand(3, 4), rand(3, 4).abs()
     keep = torch.tensor([[1.], [0.], [1.]], dtype=torch.double).expand(3, 4)
     torch.autograd.gradcheck(
-        lambda *a: PooledNorm.apply(*a, past_mean, past_var, keep, 1e-3,
-                                    eps_in_sqrt)[0], (x, weight, bias))
+        lambda *a: pooled_norm(*a, past_mean, past_var, keep, 1e-3,
+                               eps_in_sqrt)[0], (x, weight, bias))

@@ -207,3 +207,42 @@ def test_window_masks_all_but_the_newest_entries():
         w.push(torch.full((2, ), 5.0), torch.ones(2))
     assert torch.equal(copy.state()['mu'], window.state()['mu'])
     assert copy.head == window.head
+
+
+def test_statistics_stay_fp32_under_autocast():
+    """Under bf16 autocast the conv output and its weight copy are bf16, but
+    the window's values are computed in fp32: ``<dmu, W>`` of the new entry
+    equals the fp32 product of the weight the conv used (autocast would run
+    that (grouped) matrix product in bf16, 3 significant digits)."""
+    from projects.cbn import CBN
+    from projects.cbn.moment_grads import mean_gradient
+    torch.manual_seed(0)
+    conv = nn.Conv2d(16, 32, 1, bias=False, groups=2)
+    layer = CBN(32, buffer_num=2)
+    x = torch.randn(2, 16, 6, 6) + 1
+    for _ in range(3):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            y = conv(x)
+            call = find_conv_call(y)
+            out = layer(y)
+        stats = layer.window.stats[layer.window.head]
+        dmu = mean_gradient(call, y).view(2, 1, -1)  # per group
+        expected = (call.kernel.float().view(2, 16, -1) @ dmu.mT).view(-1)
+        out.float().sum().backward()
+    assert stats.dtype == torch.float32 and y.dtype == torch.bfloat16
+    torch.testing.assert_close(stats[2], expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('name', sorted(CONVS))
+def test_gpu_patch_sum_equals_separable_sums(name):
+    """The one-call patch sum used on GPUs (a weight-gradient convolution
+    with ``grad_output = 1``), run here on CPU, against the separable
+    slice sums: every kernel size, stride, dilation, group and padding."""
+    from projects.cbn.moment_grads import _patch_sum_on_gpu, mean_patch
+    conv, x = _conv(name)
+    y = conv(x)
+    call = find_conv_call(y)
+    expected = mean_patch(call, tuple(y.shape[2:]))
+    got = _patch_sum_on_gpu(call, tuple(y.shape[2:]))
+    torch.testing.assert_close(got.reshape(expected.shape), expected,
+                               rtol=1e-12, atol=1e-12)

@@ -15,7 +15,6 @@ functional ``F.conv*d`` calls alike, with the conv bias included.  :mod:`.moment
 from dataclasses import dataclass
 from typing import Tuple, Union
 
-import torch
 from torch import Tensor
 
 _CONV_NODE = 'ConvolutionBackward0'

@@ -293,51 +293,64 @@ class CBN(_BatchNorm):
         # or a frozen conv (W_t - W_tau = 0: no Taylor term)
         kernel = call.kernel if (call is not None
                                  and call.weight.requires_grad) else None
-        channels = x.shape[1]
         # statistics in fp32 at least, also under autocast, and no TF32
-        no_autocast = torch.autocast(x.device.type, enabled=False)
-        with torch.no_grad(), no_autocast, ieee_fp32(x.device):
-            dmu = None if kernel is None else mean_gradient(call, x)
-            slot = window.reserve(
-                channels, stat_dtype(x.dtype), x.device,
-                None if dmu is None else (dmu.shape[0], dmu[0].numel()),
-                None if kernel is None else (channels, kernel[0].numel()))
-            pooled = len(window) > 0
-            compensate = pooled and kernel is not None and self.rho != 0
-            buffers = self._step_buffers(channels, window.stats)
-            batch_moments(x.detach(), out=buffers.moments)
-            buffers.set_count(x.numel() // channels)
-            if kernel is not None:  # and <dmu_now, W> for the new entry
-                window.weight_products(kernel, dmu, out=buffers.products)
-            if compensate:
-                window.weight_dots(kernel, out=buffers.dots)
-            keep = window.in_use_weights(buffer_num, window.stats) \
-                if pooled else None
-
-            def per_channel_step():
-                self._per_channel_step(buffers, slot, keep, compensate,
-                                       kernel is not None)
-
-            if self.cuda_graphs:
-                key = (slot, len(window), buffer_num, compensate,
-                       kernel is not None, self.rho, self.eps,
-                       self.negative_var, self.eps_in_sqrt, self.momentum,
-                       None if keep is None else keep.data_ptr())
-                self._graphs(key, self._touched(buffers), per_channel_step)
-            else:
-                per_channel_step()
-            coeffs = buffers.coeffs.clone()  # overwritten by the next call
-        out = NormWithStats.apply(x, self.weight, self.bias, coeffs,
-                                  self.eps if self.eps_in_sqrt else 0.0,
-                                  pooled)
-        if kernel is not None:  # into the slot of the new entry
-            with torch.no_grad(), no_autocast, ieee_fp32(x.device):
-                stored = window.dnu_slot(slot)
-                dnu = square_gradient_sum(call, x, stored)
-                if dnu.data_ptr() != stored.data_ptr():
-                    stored.copy_(dnu.view(stored.shape))
+        # (neither changes the normalisation: no product, no convolution)
+        with torch.autocast(x.device.type, enabled=False), \
+                ieee_fp32(x.device):
+            with torch.no_grad():
+                coeffs, dmu, slot, pooled = self._window_statistics(
+                    x, call, kernel, buffer_num)
+            out = NormWithStats.apply(x, self.weight, self.bias, coeffs,
+                                      self.eps if self.eps_in_sqrt else 0.0,
+                                      pooled)
+            if kernel is not None:  # into the slot of the new entry
+                with torch.no_grad():
+                    stored = window.dnu_slot(slot)
+                    dnu = square_gradient_sum(call, x, stored)
+                    if dnu.data_ptr() != stored.data_ptr():
+                        stored.copy_(dnu.view(stored.shape))
         window.commit(slot, dmu)
         return out
+
+    def _window_statistics(self, x: Tensor, call: Optional[ConvCall],
+                           kernel: Optional[Tensor], buffer_num: int):
+        """``(coeffs, dmu, slot, pooled)``: the normalisation's factors
+        (a tensor of its own), the new entry's ``d mu`` and slot, and
+        whether past entries were pooled; writes the new entry's
+        per-channel values and the running statistics."""
+        window = self.window
+        channels = x.shape[1]
+        dmu = None if kernel is None else mean_gradient(call, x)
+        slot = window.reserve(
+            channels, stat_dtype(x.dtype), x.device,
+            None if dmu is None else (dmu.shape[0], dmu[0].numel()),
+            None if kernel is None else (channels, kernel[0].numel()))
+        pooled = len(window) > 0
+        compensate = pooled and kernel is not None and self.rho != 0
+        buffers = self._step_buffers(channels, window.stats)
+        batch_moments(x.detach(), out=buffers.moments)
+        buffers.set_count(x.numel() // channels)
+        if kernel is not None:  # and <dmu_now, W> for the new entry
+            window.weight_products(kernel, dmu, out=buffers.products)
+        if compensate:
+            window.weight_dots(kernel, out=buffers.dots)
+        keep = window.in_use_weights(buffer_num, window.stats) \
+            if pooled else None
+
+        def per_channel_step():
+            self._per_channel_step(buffers, slot, keep, compensate,
+                                   kernel is not None)
+
+        if self.cuda_graphs:
+            key = (slot, len(window), buffer_num, compensate,
+                   kernel is not None, self.rho, self.eps, self.negative_var,
+                   self.eps_in_sqrt, self.momentum,
+                   None if keep is None else keep.data_ptr())
+            self._graphs(key, self._touched(buffers), per_channel_step)
+        else:
+            per_channel_step()
+        # a tensor of its own: the next call overwrites the buffer
+        return buffers.coeffs.clone(), dmu, slot, pooled
 
     def _per_channel_step(self, buffers: 'StepBuffers', slot: int,
                           keep: Optional[Tensor], compensate: bool,

@@ -97,10 +97,7 @@ class GraphedSteps:
                 self._seen.add(key)
                 fn()
                 return False
-            graph = self._graphs[key] = self._capture(device, fn)
+            graph = self._graphs[key] = _capture(*_pool_and_stream(device),
+                                                 fn)
         graph.replay()
         return True
-
-    @staticmethod
-    def _capture(device: torch.device, fn: Callable[[], None]):
-        return _capture(*_pool_and_stream(device), fn)

@@ -66,7 +66,7 @@ def scratch(shape: Tuple[int, ...], like: Tensor) -> Tensor:
 
 
 def _tf32_switches():
-    """(get, set) pairs for cuBLAS and cuDNN TF32, in whichever of PyTorch's
+    """(TF32 on?, setter) for cuBLAS and cuDNN, in whichever of PyTorch's
     two APIs the program uses (mixing them raises): the legacy
     ``allow_tf32`` flags, or ``fp32_precision`` (PyTorch >= 2.9)."""
     switches = []

@@ -19,15 +19,20 @@ registered with the tracker as external state).
 
     python benchmarks/cbn_speed.py [--model r50|r50-fpn|both] [--batch 2]
         [--size 224 | --size 800 1344] [--buffer-num 3] [--rounds 7]
-        [--device cpu|cuda]
+        [--device cpu|cuda] [--breakdown STEPS]
+
+``--breakdown STEPS`` (CPU) then runs STEPS more CBN steps with timers
+around the layer's parts (``visrep.benchmarking.call_times``) and prints
+the host time per step of each, as a fraction of BN's step: where CBN's
+extra time goes.
 """
 import argparse
 
 import torch
 from torch import nn
 
-from visrep.benchmarking import (alternating_times, machine, median,
-                                 peak_tensor_memory_mb, ratios_to)
+from visrep.benchmarking import (alternating_times, call_times, machine,
+                                 median, peak_tensor_memory_mb, ratios_to)
 
 NORMS = {
     'BN': dict(type='BN', requires_grad=True),
@@ -107,6 +112,43 @@ def peak_memory_mib(runner: Runner, args) -> float:
         args.device)['total']
 
 
+def breakdown_targets() -> dict:
+    """CBN's parts, ``label: (owner, name)`` (functions patched in the
+    namespace of :mod:`projects.cbn.cbn`, which calls them)."""
+    from projects.cbn import cbn, pooled_norm, window
+    return {
+        'd nu/dW (a weight-gradient product)':
+        (cbn, 'square_gradient_sum'),
+        '<d nu, W> of the window (weight-sized)':
+        (window.StatWindow, 'weight_dots'),
+        '<d mu, W> (weight-sized)': (window.StatWindow, 'weight_products'),
+        'd mu/dW': (cbn, 'mean_gradient'),
+        'batch moments': (cbn, 'batch_moments'),
+        'per-channel step': (cbn.CBN, '_per_channel_step'),
+        'normalisation forward': (pooled_norm.NormWithStats, 'forward'),
+        'normalisation backward': (pooled_norm.NormWithStats, 'backward'),
+        'CBN forward, all of it': (cbn.CBN, 'forward'),
+    }
+
+
+def print_breakdown(runner: Runner, bn_step: float, args) -> None:
+    """Host time per step of CBN's parts, against BN's whole step."""
+    targets = breakdown_targets()
+    with call_times(targets) as totals:
+        for _ in range(args.breakdown):
+            runner.step()
+    print(f'\nwhere CBN\'s time goes ({args.breakdown} steps, '
+          f'{len(runner.cbn_layers())} layers; BN step {bn_step * 1e3:.0f} '
+          'ms; inclusive):')
+    for label in targets:
+        per_step = totals[label] / args.breakdown
+        print(f'  {label:40s} {per_step * 1e3:8.1f} ms '
+              f'{per_step / bn_step:6.2f}x BN step')
+    weight_sized = sum(totals[label] for label in list(targets)[:2])
+    print(f'  weight-gradient-sized work (d nu/dW and <d nu, W>): '
+          f'{weight_sized / args.breakdown / bn_step:.2f}x BN\'s step')
+
+
 def run(args) -> None:
     names = list(NORMS) + (['CBN-FPN'] if args.model == 'r50-fpn' else [])
     runners = {name: Runner(name, args) for name in names}
@@ -131,6 +173,8 @@ def run(args) -> None:
               f'{ratios[name][1]:9.2f}x {memory[name]:9.0f} '
               f'{memory[name] / memory["BN"]:6.2f}x '
               f'{runner.window_mib():11.0f}')
+    if args.breakdown:
+        print_breakdown(runners['CBN'], median(times['BN']), args)
 
 
 def main():
@@ -143,7 +187,12 @@ def main():
     parser.add_argument('--buffer-num', type=int, default=3)
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--breakdown', type=int, default=0, metavar='STEPS',
+                        help='then time the parts of STEPS CBN steps (CPU)')
     args = parser.parse_args()
+    if args.breakdown and torch.device(args.device).type != 'cpu':
+        parser.error('--breakdown times host calls: CPU only (on a GPU '
+                     'the calls return before the kernels finish).')
     if len(args.size) > 2:
         parser.error(f'--size takes a side or a height and a width, got '
                      f'{len(args.size)} numbers.')

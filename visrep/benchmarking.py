@@ -8,11 +8,18 @@
   one step from the tensors' storages (PyTorch's ``MemTracker``), on CPU and
   GPU alike -- the process RSS is too noisy to compare (glibc keeps freed
   blocks);
+* :func:`call_times` adds up the host time spent in chosen functions
+  during some steps (where a step's time goes; CPU, where calls are
+  synchronous);
 * :func:`machine` names the hardware for the figures' caption.
 """
+import functools
+import inspect
 import statistics
 import time
-from typing import Callable, Dict, Iterable, List, Tuple
+from collections import Counter
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterable, Iterator, List, Tuple
 
 import torch
 from tqdm import tqdm
@@ -78,6 +85,39 @@ def peak_tensor_memory_mb(step: Callable[[], object],
     stats = next(v for d, v in snapshot.items() if torch.device(d).type == kind)
     peak = {str(k).split('.')[-1]: v / 2**20 for k, v in stats.items()}
     return {'total': peak['Total'], 'activations': peak.get('ACT', 0.0)}
+
+
+@contextmanager
+def call_times(targets: Dict[str, Tuple[object, str]]) -> Iterator[Counter]:
+    """Inside the block, every call of ``getattr(owner, name)`` for the
+    ``label: (owner, name)`` pairs adds its wall seconds to the yielded
+    ``Counter[label]`` (a module's function, a class's method or
+    staticmethod; inclusive: nested calls count in both).  The attributes
+    are restored on exit.  Patch a function where it is looked up: in the
+    namespace of the module that calls it."""
+    totals: Counter = Counter()
+    originals = []
+    for label, (owner, name) in targets.items():
+        raw = inspect.getattr_static(owner, name)
+        function = raw.__func__ if isinstance(raw, staticmethod) else raw
+
+        def timed(*args, _function=function, _label=label, **kwargs):
+            start = time.perf_counter()
+            try:
+                return _function(*args, **kwargs)
+            finally:
+                totals[_label] += time.perf_counter() - start
+
+        functools.update_wrapper(timed, function)
+        originals.append((owner, name, raw))
+        setattr(owner, name,
+                staticmethod(timed) if isinstance(raw, staticmethod)
+                else timed)
+    try:
+        yield totals
+    finally:
+        for owner, name, raw in reversed(originals):
+            setattr(owner, name, raw)
 
 
 def machine(device: str = 'cpu') -> str:

@@ -112,15 +112,18 @@ def peak_memory_mib(runner: Runner, args) -> float:
         args.device)['total']
 
 
+#: the official algorithm's weight-gradient-sized work, of breakdown_targets
+DNU_LABEL = 'd nu/dW (a weight-gradient product)'
+DOTS_LABEL = '<d nu, W> of the window (weight-sized)'
+
+
 def breakdown_targets() -> dict:
     """CBN's parts, ``label: (owner, name)`` (functions patched in the
     namespace of :mod:`projects.cbn.cbn`, which calls them)."""
     from projects.cbn import cbn, pooled_norm, window
     return {
-        'd nu/dW (a weight-gradient product)':
-        (cbn, 'square_gradient_sum'),
-        '<d nu, W> of the window (weight-sized)':
-        (window.StatWindow, 'weight_dots'),
+        DNU_LABEL: (cbn, 'square_gradient_sum'),
+        DOTS_LABEL: (window.StatWindow, 'weight_dots'),
         '<d mu, W> (weight-sized)': (window.StatWindow, 'weight_products'),
         'd mu/dW': (cbn, 'mean_gradient'),
         'batch moments': (cbn, 'batch_moments'),
@@ -144,7 +147,7 @@ def print_breakdown(runner: Runner, bn_step: float, args) -> None:
         per_step = totals[label] / args.breakdown
         print(f'  {label:40s} {per_step * 1e3:8.1f} ms '
               f'{per_step / bn_step:6.2f}x BN step')
-    weight_sized = sum(totals[label] for label in list(targets)[:2])
+    weight_sized = totals[DNU_LABEL] + totals[DOTS_LABEL]
     print(f'  weight-gradient-sized work (d nu/dW and <d nu, W>): '
           f'{weight_sized / args.breakdown / bn_step:.2f}x BN\'s step')
 

@@ -20,25 +20,34 @@ class _Owner:
         return self
 
 
+def _nap_then_fail(seconds):
+    time.sleep(seconds)
+    raise ValueError('failed after the nap')
+
+
 def test_call_times_adds_up_and_restores():
-    module = types.SimpleNamespace(func=lambda s: time.sleep(s) or 'func')
+    module = types.SimpleNamespace(func=lambda s: time.sleep(s) or 'func',
+                                   failing=_nap_then_fail)
     owner = _Owner()
     originals = (_Owner.__dict__['nap'], _Owner.__dict__['method'],
                  module.func)
     with call_times({'static': (_Owner, 'nap'),
                      'method': (_Owner, 'method'),
-                     'function': (module, 'func')}) as totals:
+                     'function': (module, 'func'),
+                     'failing': (module, 'failing')}) as totals:
         assert _Owner.nap(0.02) == 'static'
         assert owner.nap(0.01) == 'static'  # through an instance too
         assert owner.method(0.03) is owner
         assert module.func(0.01) == 'func'
         assert module.func(0.01) == 'func'
-        with pytest.raises(TypeError):  # a failing call still counts
-            module.func('not seconds')
+        with pytest.raises(ValueError):  # a failing call still counts
+            module.failing(0.02)
     assert totals['static'] == pytest.approx(0.03, abs=0.02)
     assert totals['method'] == pytest.approx(0.03, abs=0.02)
     assert totals['function'] == pytest.approx(0.02, abs=0.02)
     assert totals['static'] >= 0.03 and totals['function'] >= 0.02
+    assert totals['failing'] >= 0.02
     assert (_Owner.__dict__['nap'], _Owner.__dict__['method'],
             module.func) == originals
+    assert module.failing is _nap_then_fail
     assert isinstance(_Owner.__dict__['nap'], staticmethod)

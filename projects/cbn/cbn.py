@@ -305,10 +305,8 @@ class CBN(_BatchNorm):
                                       pooled)
             if kernel is not None:  # into the slot of the new entry
                 with torch.no_grad():
-                    stored = window.dnu_slot(slot)
-                    dnu = square_gradient_sum(call, x, stored)
-                    if dnu.data_ptr() != stored.data_ptr():
-                        stored.copy_(dnu.view(stored.shape))
+                    window.write_dnu(slot, square_gradient_sum(
+                        call, x, window.dnu_slot(slot)))
         window.commit(slot, dmu)
         return out
 

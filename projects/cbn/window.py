@@ -211,8 +211,7 @@ class StatWindow:
         if dnu is not None:
             if w_dmu is None:
                 w_dmu = _group_products(weight, dmu.unsqueeze(0))[0]
-            if dnu.data_ptr() != self.dnu[slot].data_ptr():
-                self.dnu[slot].copy_(dnu)
+            self.write_dnu(slot, dnu)
         self.write_row(slot, mu, var, w_dmu,
                        None if dnu is None else mu.new_full((1, ), dnu_scale))
         self.commit(slot, dmu)
@@ -220,6 +219,13 @@ class StatWindow:
     def dnu_slot(self, slot: int) -> Optional[Tensor]:
         """Where the ``dnu`` of the entry going to ``slot`` is stored."""
         return None if self.dnu is None else self.dnu[slot]
+
+    def write_dnu(self, slot: int, dnu: Tensor) -> None:
+        """The new entry's ``dnu`` into ``slot`` (nothing to copy when it
+        was computed in place, into :meth:`dnu_slot`)."""
+        stored = self.dnu[slot]
+        if dnu.data_ptr() != stored.data_ptr():
+            stored.copy_(dnu.view(stored.shape))
 
     # ------------------------------------------------------------------
     # reading

@@ -29,8 +29,10 @@ setup(
     'as plugins for mmdet, mmseg, mmpretrain and mmaction2',
     long_description=open(osp.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
-    packages=find_packages(include=['visrep', 'visrep.*', 'projects',
-                                    'projects.*']),
+    packages=find_packages(include=['visrep', 'visrep.*']),
+    # which module registers which name (read by visrep.registry_index)
+    package_data={'visrep.models': ['registered.txt'],
+                  'visrep.projects': ['*/registered.txt']},
     python_requires='>=3.8',
     # torch, torchvision and mmcv (built with ops) come from
     # requirements/{torch,mmcv}.txt through tools/setup_env.sh

@@ -39,9 +39,9 @@ import torch
 from tqdm import tqdm
 
 import visrep  # noqa: F401
-from projects.balanced_sparsity import (MaskKeeper, balanced_mask,
+from visrep.projects.balanced_sparsity import (MaskKeeper, balanced_mask,
                                         pruned_per_bank, select_layers)
-from projects.balanced_sparsity.semi_structured import cuda_problem
+from visrep.projects.balanced_sparsity.semi_structured import cuda_problem
 
 
 def describe_machine() -> str:

@@ -22,7 +22,7 @@ registered with the tracker as external state).
         [--device cpu|cuda] [--breakdown STEPS]
 
 ``--breakdown STEPS`` (CPU) then runs STEPS more CBN steps with timers
-around the layer's parts (``visrep.benchmarking.call_times``) and prints
+around the layer's parts (``_common.call_times``) and prints
 the host time per step of each, as a fraction of BN's step: where CBN's
 extra time goes.
 """
@@ -31,8 +31,9 @@ import argparse
 import torch
 from torch import nn
 
-from visrep.benchmarking import (alternating_times, call_times, machine,
-                                 median, peak_tensor_memory_mb, ratios_to)
+import visrep  # noqa: F401  (the compatibility layer and the visrep scope)
+from _common import (alternating_times, call_times, machine,
+                     median, peak_tensor_memory_mb, ratios_to)
 
 NORMS = {
     'BN': dict(type='BN', requires_grad=True),
@@ -87,7 +88,7 @@ class Runner:
         self.optim.step()
 
     def cbn_layers(self):
-        from projects.cbn import CBN
+        from visrep.projects.cbn import CBN
         return [m for m in self.model.modules() if isinstance(m, CBN)]
 
     def window_mib(self) -> float:
@@ -119,8 +120,8 @@ DOTS_LABEL = '<d nu, W> of the window (weight-sized)'
 
 def breakdown_targets() -> dict:
     """CBN's parts, ``label: (owner, name)`` (functions patched in the
-    namespace of :mod:`projects.cbn.cbn`, which calls them)."""
-    from projects.cbn import cbn, pooled_norm, window
+    namespace of :mod:`visrep.projects.cbn.cbn`, which calls them)."""
+    from visrep.projects.cbn import cbn, pooled_norm, window
     return {
         DNU_LABEL: (cbn, 'square_gradient_sum'),
         DOTS_LABEL: (window.StatWindow, 'weight_dots'),

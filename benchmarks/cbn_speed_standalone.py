@@ -3,10 +3,12 @@
 and the exactness of that device's code paths.
 
 For machines with PyTorch, torchvision and mmengine but without the mm*
-toolkits or mmcv's compiled ops (e.g. a GPU box): the CBN layer
-(``projects/cbn``) needs only torch and mmengine, so it is imported here
-without ``visrep`` (whose compatibility layer loads every toolkit), through
-a stand-in ``visrep.registry``; ``visrep/benchmarking.py`` is loaded by path.
+toolkits or mmcv's compiled ops (e.g. a GPU box): the CBN plugin
+(``visrep/projects/cbn``) needs only torch and mmengine, so it is imported
+here without running ``visrep/__init__.py`` (whose compatibility layer loads
+every toolkit): a stand-in ``visrep`` package finds its subpackages on disk,
+and a stand-in ``visrep.registry`` takes the registrations;
+``benchmarks/_common.py`` is loaded by path.
 
 1. Exactness: a small conv net with CBN after every conv (3x3, widening and
    biased pointwise, grouped strided, small-output and strided pointwise
@@ -43,22 +45,20 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def _import_cbn_alone():
-    """``projects.cbn`` and ``visrep/benchmarking.py`` without ``visrep``."""
+    """``visrep.projects.cbn`` and ``_common.py``, without running
+    ``visrep/__init__.py``."""
     from mmengine.registry import Registry
     registry = types.ModuleType('visrep.registry')
     registry.MODELS = Registry('model', scope='visrep')
     registry.HOOKS = Registry('hook', scope='visrep')
-    package = types.ModuleType('visrep')
-    package.__path__ = []
-    projects = types.ModuleType('projects')
-    projects.__path__ = [osp.join(REPO, 'projects')]
-    sys.modules.update({'visrep': package, 'visrep.registry': registry,
-                        'projects': projects})
+    package = types.ModuleType('visrep')  # its __init__ is not run
+    package.__path__ = [osp.join(REPO, 'visrep')]
+    sys.modules.update({'visrep': package, 'visrep.registry': registry})
     spec = importlib.util.spec_from_file_location(
-        'visrep.benchmarking', osp.join(REPO, 'visrep', 'benchmarking.py'))
+        '_common', osp.join(REPO, 'benchmarks', '_common.py'))
     benchmarking = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmarking)
-    from projects.cbn import CBN
+    from visrep.projects.cbn import CBN
     return CBN, benchmarking
 
 
@@ -118,7 +118,7 @@ def _train_small(dtype, device, steps=8, cuda_graphs=True, bf16=False):
 def fp32_with_tf32_allowed(device: str) -> None:
     """The window's identity ``<dnu, W> = 2 (var + mu <dmu, W>)`` with
     cuDNN's and cuBLAS' TF32 allowed: the layer's statistics stay fp32."""
-    from projects.cbn.window import window_identity_error
+    from visrep.projects.cbn.window import window_identity_error
     torch.manual_seed(0)
     conv = nn.Conv2d(32, 64, 3, padding=1).to(device)
     layer = CBN(64, buffer_num=2).to(device)
@@ -133,8 +133,8 @@ def fp32_with_tf32_allowed(device: str) -> None:
 
 
 def graphs_equal_eager(device: str) -> None:
-    """CUDA graph replays (:mod:`projects.cbn.cuda_graph`) against the
-    same training run without graphs: equal bit for bit."""
+    """CUDA graph replays (:mod:`visrep.projects.cbn.fast.cuda_graph`)
+    against the same training run without graphs: equal bit for bit."""
     for bf16 in (False, True):
         runs = [_train_small(torch.float32, device, 10, graphs, bf16)
                 for graphs in (True, False)]

@@ -38,7 +38,7 @@ PEERS = ('ours', 'ours-out', 'ours-out-mm', 'nonlocal', 'mmseg-dnl')
 def build(name: str, channels: int) -> torch.nn.Module:
     if name.startswith('ours'):
         import visrep  # noqa: F401
-        from projects.dnl import DNLBlock
+        from visrep.projects.dnl import DNLBlock
         return DNLBlock(channels, use_out=name != 'ours',
                         attn_impl='matmul' if name.endswith('-mm') else 'auto')
     if name == 'nonlocal':

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from visrep.benchmarking import (alternating_times, machine, median,
-                                peak_tensor_memory_mb)
+from _common import (alternating_times, machine, median,
+                     peak_tensor_memory_mb)
 
 PEERS = ('ours', 'timm', 'mmpretrain')
 #: stochastic depth of SwinV2-T in the official recipe, for all three
@@ -68,7 +68,7 @@ def build(name: str) -> nn.Module:
         return model
     if name == 'ours':
         import visrep  # noqa: F401
-        from projects.swin_v2 import SwinTransformerV2
+        from visrep.projects.swin_v2 import SwinTransformerV2
         return _Classifier(SwinTransformerV2('tiny', window_size=8,
                                              drop_path_rate=DROP_PATH))
     if name == 'timm':

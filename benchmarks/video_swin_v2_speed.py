@@ -17,8 +17,8 @@ import argparse
 
 import torch
 
-from visrep.benchmarking import (alternating_times, machine, median,
-                                 peak_tensor_memory_mb)
+from _common import (alternating_times, machine, median,
+                     peak_tensor_memory_mb)
 
 PEERS = ('ours (V2)', 'mmaction2 (V1)')
 
@@ -26,7 +26,7 @@ PEERS = ('ours (V2)', 'mmaction2 (V1)')
 def build(name: str) -> torch.nn.Module:
     if name == PEERS[0]:
         import visrep  # noqa: F401
-        from projects.swin_v2 import VideoSwinTransformerV2
+        from visrep.projects.swin_v2 import VideoSwinTransformerV2
         return VideoSwinTransformerV2('tiny', patch_size=(2, 4, 4),
                                       window_size=(8, 7, 7))
     from mmaction.models.backbones import SwinTransformer3D

@@ -1,11 +1,13 @@
-"""``visrep.benchmarking.call_times``: the host-time breakdown of
+"""``call_times`` of ``benchmarks/_common.py``: the host-time breakdown of
 ``benchmarks/cbn_speed.py --breakdown``."""
 import time
 import types
 
 import pytest
 
-from visrep.benchmarking import call_times
+from _helpers.runs import load_script
+
+call_times = load_script('benchmarks/_common.py').call_times
 
 
 class _Owner:

@@ -20,7 +20,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from visrep.compat import checkpoint as compat_checkpoint
+from visrep.compat import weights_only_load
 from visrep.compat import numpy_aliases
 
 
@@ -85,7 +85,7 @@ def test_mmengine_loader_reads_its_own_checkpoints(mmengine_checkpoint):
     assert set(ckpt['state_dict']) == {'linear.weight', 'linear.bias'}
     # and with weights_only=True (no arbitrary unpickling was needed)
     with torch.serialization.safe_globals(
-            compat_checkpoint.mmengine_safe_globals()):
+            weights_only_load.mmengine_safe_globals()):
         torch.load(mmengine_checkpoint, weights_only=True)
 
 
@@ -107,7 +107,7 @@ def test_numpy1_checkpoints_load_weights_only(mmengine_checkpoint, tmp_path):
     _rename_in_checkpoint(mmengine_checkpoint, old, b'numpy._core.multiarray',
                           b'numpy.core.multiarray')
     with torch.serialization.safe_globals(
-            compat_checkpoint.mmengine_safe_globals()):
+            weights_only_load.mmengine_safe_globals()):
         ckpt = torch.load(old, weights_only=True)
     assert ckpt['meta']['iter'] == 2
 

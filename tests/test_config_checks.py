@@ -12,7 +12,7 @@ from visrep.cli.config_checks import (ConfigError, _edit_distance,
                                       check_config, check_data_paths,
                                       check_top_level_fields, loaders_used,
                                       misspelled_field)
-from visrep.testing import REPO_ROOT, run_tool
+from _helpers import REPO_ROOT, run_tool
 
 SMOKE_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'smoke',
                                           '*.py')))

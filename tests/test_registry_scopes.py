@@ -170,7 +170,9 @@ def test_unscoped_name_is_an_error_naming_it(scope):
 
 
 def test_scoped_lookup_imports_the_suite_without_custom_imports():
-    """``type='visrep.X'`` imports visrep and its locations on first lookup."""
+    """``type='visrep.X'`` imports visrep and its light core location on the
+    first lookup (no plugin, no shared model); a plugin's name imports that
+    plugin, a shared model's name its module."""
     code = '\n'.join([
         'import sys, torch',
         'from mmengine.registry import DefaultScope',
@@ -181,7 +183,16 @@ def test_scoped_lookup_imports_the_suite_without_custom_imports():
         "        type='visrep.CPUAmpOptimWrapper',",
         '        optimizer=torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1)))',
         "assert type(wrapper).__name__ == 'CPUAmpOptimWrapper'",
-        "assert 'visrep.engine' in sys.modules and 'projects' in sys.modules",
+        "assert 'visrep.engine' in sys.modules",
+        "assert 'visrep.models.swin_v1' not in sys.modules",
+        "assert not [m for m in sys.modules if m.startswith('visrep.projects.')]",
+        "with DefaultScope.overwrite_default_scope('mmdet'):",
+        "    block = mmdet.registry.MODELS.get('visrep.DNLBlock')",
+        "assert block.__module__.startswith('visrep.projects.dnl.')",
+        "assert 'visrep.projects.dnl' in sys.modules",
+        "with DefaultScope.overwrite_default_scope('mmdet'):",
+        "    swin = mmdet.registry.MODELS.get('visrep.SwinTransformerV1')",
+        "assert swin.__module__ == 'visrep.models.swin_v1'",
         "print('ok')",
     ])
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True,

@@ -3,10 +3,12 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from visrep.testing import REPO_ROOT
-from visrep.testing.small_data import (SHORT_RUN_RCNN_TEST,
-                                       short_run_rcnn_options,
-                                       small_data_config)
+from _helpers import REPO_ROOT
+from _helpers.small_data import (BACKBONE_SHRINKERS, SHORT_RUN_RCNN_TEST,
+                                 load_plugin_shrinkers,
+                                 short_run_rcnn_options,
+                                 small_data_config)
+from _helpers.ssl_configs import SSL_BACKBONE_SHRINKERS
 
 CONFIGS = osp.join(REPO_ROOT, 'configs')
 
@@ -50,3 +52,21 @@ def test_the_experiments_metrics_on_the_small_annotations():
         for field in ('val_evaluator', 'test_evaluator'):
             assert small[field].metric == metric
             assert small[field].ann_file == smoke[field].ann_file
+
+
+def test_the_shrinkers_of_every_test_folder_are_registered():
+    """``tests/<folder>/shrinkers.py`` teach the helpers the backbones of the
+    plugins (and core) that the configs train, for every test."""
+    load_plugin_shrinkers()
+    assert {'visrep.SwinTransformerV2', 'visrep.VideoSwinTransformerV2',
+            'visrep.SwinTransformerV1', 'visrep.SimMIMViT'} <= set(
+                BACKBONE_SHRINKERS)
+    assert {'visrep.SwinTransformerV1', 'visrep.MaskedSwinTransformerV1',
+            'visrep.SwinTransformerV2', 'visrep.MaskedSwinTransformerV2',
+            'visrep.SimMIMViT', 'visrep.MaskedSimMIMViT'} <= set(
+                SSL_BACKBONE_SHRINKERS)
+    name = 'upernet_swinv2-t-w16_8xb2-160k_ade20k-512x512.py'
+    small = small_data_config(Config.fromfile(osp.join(CONFIGS, 'swin_v2',
+                                                       name)))
+    assert small.model.backbone.arch.embed_dims == 16
+    assert small.model.decode_head.in_channels == [16, 32, 64, 128]

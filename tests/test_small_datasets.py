@@ -195,7 +195,7 @@ def test_generation_is_deterministic(tmp_path):
 
 
 def test_converter_cli_shows_progress(tmp_path):
-    from visrep.testing import run_tool
+    from _helpers import run_tool
     proc = run_tool(['tools/dataset_converters/make_small_datasets.py',
                      '--out', str(tmp_path / 'data'), 'coco'],
                     cwd=str(tmp_path), timeout=300)

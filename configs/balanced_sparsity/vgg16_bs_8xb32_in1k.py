@@ -6,9 +6,8 @@
 # bank / warp lane, as the paper's kernel maps them), gradual (cubic) pruning
 # over the first 15 of 30 epochs (SGD, lr 1e-3, cosine).
 # Model, data and runtime are those of mmpretrain::vgg/vgg16_8xb32_in1k.py
-# (the same bases).  The per-layer ratios of the paper's VGG-16 table could
-# not be read here (its tables are images): 75 % conv / 90 % fc6-fc7 is our
-# choice, overridable.
+# (the same bases).  75 % conv / 90 % fc6-fc7 is our choice (the paper's
+# per-layer VGG-16 ratios are not used; see the README), overridable.
 _base_ = [
     'mmpretrain::_base_/models/vgg16.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',

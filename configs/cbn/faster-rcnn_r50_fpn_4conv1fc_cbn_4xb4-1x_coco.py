@@ -8,8 +8,8 @@
 #   the old config names suggests 8 epochs were intended; for that, write
 #   burnin=8, burnin_unit='epoch' and add visrep.CBNBurnInHook).
 # The layer uses BatchNorm's numerics elsewhere (eps inside the sqrt, biased
-# variance without a window, ones init); projects/cbn/README.md lists the
-# switches that give the official code's.
+# variance without a window, ones init); visrep/projects/cbn/README.md lists
+# the switches that give the official code's.
 _base_ = './faster-rcnn_r50_fpn_4conv1fc_4xb4-1x_coco.py'
 norm_cfg = dict(
     type='visrep.CBN', buffer_num=3, rho=1.0, burnin=8, burnin_unit='iter',

@@ -1,6 +1,5 @@
-# Per-GPU BatchNorm (4 images per GPU, statistics not synchronised) in FPN +
-# heads (bbox and mask): the small-batch BN that CBN is meant to fix.  Not a
-# row of the official table; it is what CBN with buffer_num=0 computes.
+# Per-GPU BatchNorm in FPN + heads (bbox and mask): the Mask R-CNN version
+# of faster-rcnn_r50_fpn_4conv1fc_bn_4xb4-1x_coco.py.
 _base_ = './mask-rcnn_r50_fpn_4conv1fc_4xb4-1x_coco.py'
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(

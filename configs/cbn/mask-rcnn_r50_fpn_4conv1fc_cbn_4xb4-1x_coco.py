@@ -1,15 +1,7 @@
 # Cross-Iteration BatchNorm in FPN + heads (bbox and mask), as the official
 # configs ran it (configs/cbn/mask_rcnn_r50_fpn_cbn_buffer3_burnin8_1x.py):
-#   buffer_num=3 (window k = 4 iterations), rho=1.0 (Taylor compensation),
-#   burn-in of 8 ITERATIONS.  The official tools/train.py converts burn-in
-#   epochs to iterations only for cfg.norm_cfg, but these configs pass
-#   normalize=dict(type='CBN', buffer_num=3, burnin=8), so the conversion never
-#   ran: the released numbers come from an 8-iteration burn-in (the "8e" of
-#   the old config names suggests 8 epochs were intended; for that, write
-#   burnin=8, burnin_unit='epoch' and add visrep.CBNBurnInHook).
-# The layer uses BatchNorm's numerics elsewhere (eps inside the sqrt, biased
-# variance without a window, ones init); projects/cbn/README.md lists the
-# switches that give the official code's.
+# the settings of faster-rcnn_r50_fpn_4conv1fc_cbn_4xb4-1x_coco.py, which
+# explains them (the burn-in counts 8 iterations).
 _base_ = './mask-rcnn_r50_fpn_4conv1fc_4xb4-1x_coco.py'
 norm_cfg = dict(
     type='visrep.CBN', buffer_num=3, rho=1.0, burnin=8, burnin_unit='iter',

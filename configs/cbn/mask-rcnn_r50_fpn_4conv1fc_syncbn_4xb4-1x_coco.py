@@ -1,6 +1,5 @@
-# SyncBN (statistics over all 4 GPUs x 4 images) in FPN + heads (bbox and
-# mask): the official "SyncBN" baseline.  Without CUDA, tools/train.py runs it
-# with per-process BN (PyTorch's SyncBN needs a GPU).
+# SyncBN in FPN + heads (bbox and mask): the official "SyncBN" baseline, the
+# Mask R-CNN version of faster-rcnn_r50_fpn_4conv1fc_syncbn_4xb4-1x_coco.py.
 _base_ = './mask-rcnn_r50_fpn_4conv1fc_4xb4-1x_coco.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(

@@ -3,44 +3,12 @@
 # online encoder drop path 0.2, target encoder built separately with drop
 # path 0, projector/predictor 2-layer 4096/256 BN MLPs (SyncBN), two queues of
 # 4096 keys, T = 0.2, momentum 0.99 -> 1 (cosine over all iterations);
-# BYOL-asymmetric views (crop scale 0.08-1, colour jitter 0.4/0.4/0.2/0.1
-# p=0.8, grayscale 0.2, blur p=1.0 / 0.1, solarize p=0 / 0.2); AdamW lr 1e-3
-# per 512, wd 0.05 (biases and norms excepted), grad clip 5, warmup 5 epochs
-# from 5e-7, cosine to 5e-6 (scaled), batch 8 x 64, AMP.
-_base_ = 'mmpretrain::_base_/default_runtime.py'
-img_size = 224
-# torchvision's ColorJitter, as the official code: mmcv 2.1's adjust_hue
-# (behind mmpretrain's ColorJitter) fails on NumPy 2 for negative hue shifts
-color_jitter = [
-    dict(type='NumpyToPIL', to_rgb=True),
-    dict(type='torchvision/ColorJitter', brightness=0.4, contrast=0.4,
-         saturation=0.2, hue=0.1),
-    dict(type='PILToNumpy', to_bgr=True),
-]
-# the two views differ only in blur and solarization (BYOL-asymmetric)
-common_view = [
-    dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.08, 1.),
-         interpolation='bilinear', backend='pillow'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomApply', prob=0.8, transforms=color_jitter),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
-         channel_weights=(0.114, 0.587, 0.2989)),
-]
-view_pipeline1 = common_view + [
-    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
-         magnitude_std='inf', prob=1.0),
-    dict(type='Solarize', thr=128, prob=0.0),
-]
-view_pipeline2 = common_view + [
-    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
-         magnitude_std='inf', prob=0.1),
-    dict(type='Solarize', thr=128, prob=0.2),
-]
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='MultiView', num_views=[1, 1],
-         transforms=[view_pipeline1, view_pipeline2]),
-    dict(type='PackInputs'),
+# BYOL-asymmetric views (_base_/moby_two_views.py); AdamW lr 1e-3 per 512,
+# wd 0.05 (biases and norms excepted), grad clip 5, warmup 5 epochs from
+# 5e-7, cosine to 5e-6 (scaled), batch 8 x 64, AMP.
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py',
+    './_base_/moby_two_views.py',
 ]
 train_dataloader = dict(
     batch_size=64,
@@ -50,7 +18,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='ImageNet', data_root='data/imagenet/', split='train',
-                 pipeline=train_pipeline))
+                 pipeline=_base_.train_pipeline))
 data_preprocessor = dict(
     type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375], to_rgb=True)
@@ -58,7 +26,7 @@ model = dict(
     type='visrep.MoBY',
     data_preprocessor=data_preprocessor,
     backbone=dict(type='visrep.SwinTransformerV1', arch='tiny',
-                  img_size=img_size, window_size=7, drop_path_rate=0.2,
+                  img_size=_base_.img_size, window_size=7, drop_path_rate=0.2,
                   out_indices=(3, )),
     neck=dict(type='visrep.MoBYMLP', in_channels=768, hid_channels=4096,
               out_channels=256, num_layers=2),

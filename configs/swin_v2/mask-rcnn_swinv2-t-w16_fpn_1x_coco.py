@@ -2,7 +2,7 @@
 # official ImageNet-1k 256px/w16 weights, whose last stage ran at window 8),
 # FPN, 1x schedule on COCO; mmdet's Swin recipe (AdamW 1e-4, wd 0.05) with
 # the official Swin V2 no-decay set.  Swin V2 detection weights were never
-# released; see projects/swin_v2/README.md.
+# released; see visrep/projects/swin_v2/README.md.
 _base_ = 'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py'
 pretrained = 'https://github.com/SwinTransformer/storage/releases/download/v2.0.0/swinv2_tiny_patch4_window16_256.pth'  # noqa
 model = dict(

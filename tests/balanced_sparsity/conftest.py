@@ -135,7 +135,7 @@ def converter():
     import importlib.util
     import os.path as osp
 
-    from visrep.testing import REPO_ROOT
+    from _helpers import REPO_ROOT
 
     def load(name):
         path = osp.join(REPO_ROOT, 'tools', 'model_converters', f'{name}.py')

@@ -25,10 +25,10 @@ from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.runner import Runner
 
-from projects.balanced_sparsity import (BalancedSparsityHook, bank_nnz,
+from visrep.projects.balanced_sparsity import (BalancedSparsityHook, bank_nnz,
                                         pruned_per_bank)
-from visrep.testing import REPO_ROOT, read_scalars, run_tool
-from visrep.testing.small_data import small_data_config
+from _helpers import REPO_ROOT, read_scalars, run_tool
+from _helpers.small_data import small_data_config
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from projects.balanced_sparsity import as_rows
+from visrep.projects.balanced_sparsity import as_rows
 
 
 def test_export_writes_pruned_weights_masks_and_report(
@@ -113,7 +113,7 @@ def test_semi_structured_check_on_this_machine(pruned_checkpoint, tmp_path,
 
 
 def test_semi_structured_shape_and_dtype_limits():
-    from projects.balanced_sparsity.semi_structured import weight_problems
+    from visrep.projects.balanced_sparsity.semi_structured import weight_problems
     weight = torch.zeros(10, 6)
     problems = weight_problems(weight, torch.float64)
     assert problems[0] == '6 input features are not a multiple of 4'

@@ -7,9 +7,9 @@ import os.path as osp
 
 import pytest
 import torch
-from projects.balanced_sparsity import (BalancedSparsityHook, MaskKeeper,
+from visrep.projects.balanced_sparsity import (BalancedSparsityHook, MaskKeeper,
                                         as_rows, bank_nnz, pruned_per_bank)
-from visrep.testing import read_scalars
+from _helpers import read_scalars
 
 PRUNED = ('conv.weight', 'fc1.weight', 'fc2.weight')
 # cubic from iteration 2 to 10 every 2 (8 iterations per epoch, 2 epochs)

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from projects.balanced_sparsity import (as_rows, balanced_mask, bank_nnz,
+from visrep.projects.balanced_sparsity import (as_rows, balanced_mask, bank_nnz,
                                         layer_report, pruned_per_bank)
 
 
@@ -141,7 +141,7 @@ def test_nan_and_vectors_are_refused():
 
 
 def test_large_layers_are_chunked_consistently(monkeypatch):
-    import projects.balanced_sparsity.mask as mask_module
+    import visrep.projects.balanced_sparsity.mask as mask_module
     weight = torch.randn(64, 128, generator=torch.Generator().manual_seed(5))
     whole = balanced_mask(weight, 0.75, 16)
     monkeypatch.setattr(mask_module, '_CHUNK_ELEMENTS', 300)  # 2-row chunks

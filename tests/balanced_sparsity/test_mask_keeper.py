@@ -3,8 +3,8 @@ post-step pass: gradient mask + optimizer state zeroed at the mask update."""
 import pytest
 import torch
 
-from projects.balanced_sparsity import MaskKeeper, balanced_mask
-from projects.balanced_sparsity.mask_keeper import ZERO_PRESERVING
+from visrep.projects.balanced_sparsity import MaskKeeper, balanced_mask
+from visrep.projects.balanced_sparsity.mask_keeper import ZERO_PRESERVING
 
 OPTIONS = {
     'SGD': [dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),

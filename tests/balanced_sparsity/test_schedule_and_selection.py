@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from projects.balanced_sparsity import SparsitySchedule, select_layers
+from visrep.projects.balanced_sparsity import SparsitySchedule, select_layers
 
 
 def zhu_gupta(t, s_i, s_f, t0, n, dt):

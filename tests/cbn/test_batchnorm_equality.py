@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from projects.cbn import CBN
+from visrep.projects.cbn import CBN
 
 BATCHNORMS = {3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
 

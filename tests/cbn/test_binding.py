@@ -15,7 +15,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from torch import nn
 
-from projects.cbn import CBN, CBNBindingError
+from visrep.projects.cbn import CBN, CBNBindingError
 
 NORM = dict(type='visrep.CBN', buffer_num=2, burnin=0)
 

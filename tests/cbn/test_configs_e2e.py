@@ -19,11 +19,11 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from projects.cbn import CBN
-from visrep.testing import (REPO_ROOT, read_scalars, read_test_metrics,
-                            run_tool, train_in_process)
-from visrep.testing.small_data import (short_run_rcnn_options,
-                                       small_data_config)
+from visrep.projects.cbn import CBN
+from _helpers import (REPO_ROOT, read_scalars, read_test_metrics,
+                      run_tool, train_in_process)
+from _helpers.small_data import (short_run_rcnn_options,
+                                 small_data_config)
 
 pytestmark = pytest.mark.e2e
 

@@ -1,6 +1,6 @@
 """CBN on CUDA: graphs of the per-channel step and full fp32 statistics.
 
-* The CUDA graph replays (projects/cbn/cuda_graph.py) give the same
+* The CUDA graph replays (visrep/projects/cbn/fast/cuda_graph.py) give the same
   training run as the eager operations, bit for bit, and are dropped when
   a tensor they hold moves.
 * With TF32 allowed (cuDNN's default for convolutions) the window's
@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from projects.cbn import CBN
+from visrep.projects.cbn import CBN
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason='needs a CUDA device')
@@ -60,7 +60,7 @@ def test_graphs_dropped_when_the_layer_moves():
 
 
 def test_window_gradients_are_fp32_with_tf32_allowed():
-    from projects.cbn.window import window_identity_error
+    from visrep.projects.cbn.window import window_identity_error
     torch.manual_seed(0)
     conv = nn.Conv2d(32, 64, 3, padding=1).cuda()
     layer = CBN(64, buffer_num=2).cuda()

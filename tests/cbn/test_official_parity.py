@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from projects.cbn import CBN
+from visrep.projects.cbn import CBN
 
 
 class _Reference:
@@ -153,7 +153,7 @@ def test_ramp_burnin_grows_the_window():
 def test_pooled_norm_backward_passes_gradcheck(eps_in_sqrt):
     """The fused backward of the pooled normalisation against numerical
     derivatives (x, weight, bias), with kept and dropped past entries."""
-    from projects.cbn.pooled_norm import pooled_norm
+    from visrep.projects.cbn.pooled_norm import pooled_norm
     generator = torch.Generator().manual_seed(0)
 
     def rand(*shape):

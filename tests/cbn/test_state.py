@@ -17,7 +17,7 @@ from mmengine.runner.checkpoint import (get_state_dict, load_state_dict,
                                         weights_to_cpu)
 from torch import nn
 
-from projects.cbn import CBN, CBNBindingError
+from visrep.projects.cbn import CBN, CBNBindingError
 
 
 def _net(seed=0, channels=6):
@@ -119,28 +119,3 @@ def test_partial_or_mismatched_state_is_an_error():
     with pytest.raises(CBNBindingError, match='shape'):
         wider(torch.randn(2, 3, 6, 6))
 
-
-def test_first_checkpoint_format_still_loads():
-    """Checkpoints of the first release stored ``d nu/dW`` itself and no
-    ``cbn_dnu_scale``; they load, and training continues as from the
-    current format (to rounding: the factor is applied elsewhere)."""
-    net = _net()
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
-    _steps(net, optimizer, _batches(5, seed=1))
-    state = net.state_dict()
-    old = {}
-    for key, value in state.items():
-        if key.endswith('cbn_dnu_scale'):
-            continue
-        if key.endswith('cbn_dnu'):
-            scale = state[key + '_scale'].view(-1, 1, 1)
-            value = value * scale
-        old[key] = value
-    restored = [_net(seed=9), _net(seed=9)]
-    restored[0].load_state_dict(state, strict=True)
-    restored[1].load_state_dict(old, strict=True)
-    later = _batches(3, seed=2)
-    got = [_steps(r, torch.optim.SGD(r.parameters(), lr=0.1), later)
-           for r in restored]
-    for a, b in zip(*got):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

@@ -13,8 +13,9 @@ import pytest
 import torch
 from torch import nn
 
-from projects.cbn import StatWindow, find_conv_call, moment_gradients
-from projects.cbn.moment_grads import _gram_is_cheaper, _patch_columns
+from visrep.projects.cbn import StatWindow, find_conv_call, moment_gradients
+from visrep.projects.cbn.fast.dnu_products import \
+    gram_is_cheaper as _gram_is_cheaper, patch_columns as _patch_columns
 
 CONVS = {
     '1d': (lambda: nn.Conv1d(4, 6, 3, stride=2), (3, 4, 11)),
@@ -214,8 +215,8 @@ def test_statistics_stay_fp32_under_autocast():
     the window's values are computed in fp32: ``<dmu, W>`` of the new entry
     equals the fp32 product of the weight the conv used (autocast would run
     that (grouped) matrix product in bf16, 3 significant digits)."""
-    from projects.cbn import CBN
-    from projects.cbn.moment_grads import mean_gradient
+    from visrep.projects.cbn import CBN
+    from visrep.projects.cbn.moment_grads import mean_gradient
     torch.manual_seed(0)
     conv = nn.Conv2d(16, 32, 1, bias=False, groups=2)
     layer = CBN(32, buffer_num=2)
@@ -238,7 +239,9 @@ def test_gpu_patch_sum_equals_separable_sums(name):
     """The one-call patch sum used on GPUs (a weight-gradient convolution
     with ``grad_output = 1``), run here on CPU, against the separable
     slice sums: every kernel size, stride, dilation, group and padding."""
-    from projects.cbn.moment_grads import _patch_sum_on_gpu, mean_patch
+    from visrep.projects.cbn.fast.gpu_routes import \
+        patch_sum_one_call as _patch_sum_on_gpu
+    from visrep.projects.cbn.moment_grads import mean_patch
     conv, x = _conv(name)
     y = conv(x)
     call = find_conv_call(y)

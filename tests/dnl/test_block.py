@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from projects.dnl import DNLBlock, DNLBlock1d, DNLBlock2d, DNLBlock3d
+from visrep.projects.dnl import DNLBlock, DNLBlock1d, DNLBlock2d, DNLBlock3d
 
 
 def _w(conv):

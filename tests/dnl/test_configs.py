@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.hub import get_config
 
-from visrep.testing import REPO_ROOT
+from _helpers import REPO_ROOT
 
 DNL = osp.join(REPO_ROOT, 'configs', 'dnl')
 NO_DECAY = {'.conv_query': dict(decay_mult=0.0),

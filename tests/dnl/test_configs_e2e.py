@@ -11,9 +11,9 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from projects.dnl import DNLBlock
-from visrep.testing import REPO_ROOT, train_and_test, train_in_process
-from visrep.testing.small_data import small_data_config
+from visrep.projects.dnl import DNLBlock
+from _helpers import REPO_ROOT, train_and_test, train_in_process
+from _helpers.small_data import small_data_config
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from projects.dnl import ClassWeightedCrossEntropyLoss
+from visrep.projects.dnl import ClassWeightedCrossEntropyLoss
 
 WEIGHTS = [0.5, 1.0, 2.0, 1.5]
 

@@ -7,7 +7,7 @@ import torch
 from mmengine.registry import DefaultScope
 from mmseg.models.decode_heads.dnl_head import DisentangledNonLocal2d, DNLHead
 
-from projects.dnl import (MMSEG_DNL_BLOCK, DNLBlock, DNLOfficialHead,
+from visrep.projects.dnl import (MMSEG_DNL_BLOCK, DNLBlock, DNLOfficialHead,
                           convert_mmseg_dnl)
 
 BN = dict(type='BN')

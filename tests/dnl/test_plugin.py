@@ -7,7 +7,7 @@ import torch
 from mmcv.cnn import build_plugin_layer
 from mmengine.registry import DefaultScope
 
-from projects.dnl import NO_DECAY_QUERY_KEY, DNLBlock
+from visrep.projects.dnl import NO_DECAY_QUERY_KEY, DNLBlock
 
 PLUGIN = dict(cfg=dict(type='visrep.DNLBlock'),
               stages=(False, False, True, True), position='after_conv3')

@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-from projects.dnl import DNLBlock, replace_non_local
+from visrep.projects.dnl import DNLBlock, replace_non_local
 
 NON_LOCAL = ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0))
 

@@ -19,8 +19,8 @@ import shutil
 import pytest
 import torch
 
-from visrep.testing import (REPO_ROOT, read_scalars, read_test_metrics,
-                            run_tool)
+from _helpers import (REPO_ROOT, read_scalars, read_test_metrics,
+                      run_tool)
 
 pytestmark = pytest.mark.e2e
 

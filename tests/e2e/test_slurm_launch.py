@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from visrep.testing import REPO_ROOT, read_test_metrics, run_tool
+from _helpers import REPO_ROOT, read_test_metrics, run_tool
 
 pytestmark = pytest.mark.e2e
 

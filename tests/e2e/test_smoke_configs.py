@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from visrep.testing import REPO_ROOT, read_val_metrics, train_and_test
+from _helpers import REPO_ROOT, read_val_metrics, train_and_test
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ import pickle
 import pytest
 import torch
 
-from visrep.testing import REPO_ROOT, read_scalars, run_tool
+from _helpers import REPO_ROOT, read_scalars, run_tool
 
 pytestmark = pytest.mark.e2e
 

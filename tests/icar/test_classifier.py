@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
 
-from projects.icar import ICAR, LogitScale, TextCosineClassifier
-from projects.icar.alignment import image_text_contrastive_loss
+from visrep.projects.icar import ICAR, LogitScale, TextCosineClassifier
+from visrep.projects.icar.alignment import image_text_contrastive_loss
 
 TEXT = dict(type='visrep.ICARTextTransformer', embed_dim=16, width=32,
             layers=1, heads=2, context_length=16)
@@ -227,7 +227,7 @@ def test_bad_configuration_is_named():
 
 
 def test_video_and_segmentation_heads_score_any_class_list():
-    from projects.icar import TextFCNHead, VideoTextHead
+    from visrep.projects.icar import TextFCNHead, VideoTextHead
     text = dict(text_encoder=TEXT,
                 class_text=dict(classes=NAMES, description_mode='name',
                                 templates='video'),
@@ -262,7 +262,7 @@ def test_video_and_segmentation_heads_score_any_class_list():
 
 
 def test_hf_text_encoder_needs_a_local_model():
-    from projects.icar import HFTextEncoder
+    from visrep.projects.icar import HFTextEncoder
     with pytest.raises((FileNotFoundError, ImportError),
                        match='model_path|transformers'):
         HFTextEncoder(model_path='/nonexistent/roberta-base')

@@ -22,9 +22,9 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from visrep.testing import (REPO_ROOT, last_checkpoint, read_scalars,
-                            run_tool, train_and_test, train_in_process)
-from visrep.testing.small_data import small_data_config
+from _helpers import (REPO_ROOT, last_checkpoint, read_scalars,
+                      run_tool, train_and_test, train_in_process)
+from _helpers.small_data import small_data_config
 
 pytestmark = pytest.mark.e2e
 
@@ -87,7 +87,7 @@ def test_few_shot_probe_starts_as_the_zero_shot_classifier(
     cfg = _small('4-shot-probe', tmp_path, iters=2, batch=20)
     runner = Runner.from_cfg(cfg)
     assert len(runner.train_dataloader.dataset) == 20  # 4 shots x 5 classes
-    from projects.icar import ICARPrototypeInitHook
+    from visrep.projects.icar import ICARPrototypeInitHook
     ICARPrototypeInitHook('text').before_train(runner)
     model = runner.model.eval()
     images = torch.randn(6, 3, 64, 64)

@@ -18,8 +18,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmpretrain.structures import DataSample
 
-from projects.icar import ICAR, all_gather_with_grad, shard_indices
-from visrep.testing import REPO_ROOT, read_scalars, run_tool
+from visrep.engine import all_gather_with_grad
+from visrep.projects.icar import ICAR, shard_indices
+from _helpers import REPO_ROOT, read_scalars, run_tool
 
 NAMES = [f'class number {i}' for i in range(7)]  # 7: uneven shards (4 + 3)
 

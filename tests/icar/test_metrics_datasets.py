@@ -14,7 +14,7 @@ import torch
 from mmengine.dataset import BaseDataset
 from mmpretrain.structures import DataSample
 
-from projects.icar import (ImageCaptionDataset, KShotDataset,
+from visrep.projects.icar import (ImageCaptionDataset, KShotDataset,
                            MeanPerClassAccuracy, VOC07ElevenPointMAP,
                            eleven_point_ap)
 

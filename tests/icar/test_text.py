@@ -16,11 +16,11 @@ import sys
 import pytest
 import torch
 
-from projects.icar import (BPETokenizer, TextTransformer, class_texts,
+from visrep.projects.icar import (BPETokenizer, TextTransformer, class_texts,
                            load_class_names, load_descriptions, masked_mean,
                            resolve_templates)
-from projects.icar.text_classifier import ClassTextSet
-from visrep.testing import REPO_ROOT
+from visrep.projects.icar.text_classifier import ClassTextSet
+from _helpers import REPO_ROOT
 
 TEXTS = [
     'a photo of a tench: freshwater dace-like game fish.',
@@ -79,7 +79,7 @@ def test_templates():
 
 
 def test_tokenizer_matches_open_clip_without_importing_it():
-    probe = ('import sys; from projects.icar.tokenizer import BPETokenizer; '
+    probe = ('import sys; from visrep.projects.icar.tokenizer import BPETokenizer; '
              'BPETokenizer(); print("open_clip" in sys.modules)')
     out = subprocess.run([sys.executable, '-c', probe], cwd=REPO_ROOT,
                          capture_output=True, text=True, check=True)

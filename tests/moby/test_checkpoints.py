@@ -5,10 +5,9 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-from projects.moby import convert_official_moby
-from projects.simmim import swin_v1_from_official
-from visrep.checkpoint_adapters import adapt_state_dict
-from visrep.testing.official_checkpoints import load_converter, official_moby
+from visrep.checkpoint import adapt_state_dict, swin_v1_from_official
+from visrep.projects.moby import convert_official_moby
+from _helpers.official_checkpoints import load_converter, official_moby
 
 SWIN = dict(embed_dims=16, depths=[2, 2, 2, 2], num_heads=[1, 1, 2, 2])
 OFFICIAL = dict(embed_dims=16, depths=[2, 2, 2, 2], num_heads=[1, 1, 2, 2],

@@ -11,9 +11,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from visrep.testing import REPO_ROOT
-from visrep.testing.small_data import small_data_config
-from visrep.testing.ssl_configs import small_ssl_config
+from _helpers import REPO_ROOT
+from _helpers.small_data import small_data_config
+from _helpers.ssl_configs import small_ssl_config
 
 pytestmark = pytest.mark.e2e
 

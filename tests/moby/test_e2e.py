@@ -15,7 +15,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from visrep.testing import REPO_ROOT, read_scalars, run_tool
+from _helpers import REPO_ROOT, read_scalars, run_tool
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import DefaultScope
 
-from projects.moby import contrastive_loss, cosine_momentum
+from visrep.projects.moby import contrastive_loss, cosine_momentum
 
 SWIN = dict(embed_dims=16, depths=[2, 2], num_heads=[1, 2])
 

@@ -6,13 +6,12 @@ import timm
 import torch
 from mmengine.registry import DefaultScope
 
-import projects.simmim as S
-from projects.swin_v2.checkpoint import CheckpointMismatchError
-from visrep.checkpoint_adapters import adapt_state_dict
-from visrep.testing.official_checkpoints import (load_converter,
-                                                 official_simmim,
-                                                 official_simmim_vit,
-                                                 official_swin_v1)
+from visrep.checkpoint import CheckpointMismatchError, adapt_state_dict
+from visrep.models.relpos import resize_table
+from _helpers.official_checkpoints import (load_converter,
+                                           official_simmim,
+                                           official_simmim_vit,
+                                           official_swin_v1)
 
 SWIN = dict(embed_dims=16, depths=[2, 2, 2, 2], num_heads=[1, 1, 2, 2])
 VIT = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128)
@@ -93,7 +92,7 @@ def test_official_vit_simmim_checkpoint_loads_and_matches_timm_beit():
 
 
 def test_official_swinv2_simmim_checkpoint_loads():
-    from projects.swin_v2 import SwinTransformerV2
+    from visrep.projects.swin_v2 import SwinTransformerV2
     arch = dict(embed_dims=16, depths=(2, 2), num_heads=(1, 2))
     source = SwinTransformerV2(arch=arch, window_size=4, out_indices=(1, ))
     encoder = {('norm.' + k[len('norm1.'):] if k.startswith('norm1.') else k):
@@ -122,7 +121,7 @@ def test_finetuning_reads_the_pretraining_file_and_resizes_tables(tmp_path):
         type='visrep.SwinTransformerV1', arch=SWIN, img_size=128,
         window_size=4, init_cfg=dict(type='Pretrained', checkpoint=path)))
     key = 'stages.1.blocks.0.attn.w_msa.relative_position_bias_table'
-    expected = S.resize_table(
+    expected = resize_table(
         encoder['layers.1.blocks.0.attn.relative_position_bias_table'], 5, 7)
     torch.testing.assert_close(backbone.state_dict()[key], expected)
     fc2 = backbone.stages[0].blocks[1].ffn.layers[1].weight
@@ -138,7 +137,7 @@ def test_vit_finetuning_copies_the_shared_table_into_every_block(tmp_path):
     backbone = _build(dict(type='visrep.SimMIMViT', arch=VIT, img_size=96,
                            init_cfg=dict(type='Pretrained', checkpoint=path)))
     shared = encoder['rel_pos_bias.relative_position_bias_table']
-    expected = S.resize_table(shared, 7, 11, num_extra_tokens=3)
+    expected = resize_table(shared, 7, 11, num_extra_tokens=3)
     for layer in backbone.layers:
         torch.testing.assert_close(layer.attn.relative_position_bias_table,
                                    expected)

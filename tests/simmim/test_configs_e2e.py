@@ -9,10 +9,10 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from visrep.testing import REPO_ROOT, read_scalars, run_tool
-from visrep.testing.small_data import small_data_config
-from visrep.testing.official_checkpoints import load_converter
-from visrep.testing.ssl_configs import small_ssl_config
+from _helpers import REPO_ROOT, read_scalars, run_tool
+from _helpers.small_data import small_data_config
+from _helpers.official_checkpoints import load_converter
+from _helpers.ssl_configs import small_ssl_config
 
 pytestmark = pytest.mark.e2e
 

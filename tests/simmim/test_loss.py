@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from projects.simmim import SimMIMHead, normalize_targets
+from visrep.projects.simmim import SimMIMHead, normalize_targets
 
 
 def test_loss_on_a_hand_made_example():

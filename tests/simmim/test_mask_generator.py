@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from projects.simmim import SimMIMMaskGenerator
+from visrep.projects.simmim import SimMIMMaskGenerator
 
 
 @pytest.mark.parametrize('size,cell,patch,ratio,cells,masked,tokens', [

@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy.interpolate import CubicSpline, RectBivariateSpline
 
-from projects.simmim import cubic_spline_weights, geometric_offsets, \
+from visrep.models.relpos import cubic_spline_weights, geometric_offsets, \
     resize_table
 
 

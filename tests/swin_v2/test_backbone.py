@@ -6,9 +6,10 @@ import timm
 import torch
 from mmpretrain.models.backbones import SwinTransformerV2 as MMPSwinV2
 
-from projects.swin_v2 import SwinTransformerV2, checkpoint_filter_fn
-from projects.swin_v2.attention import WindowAttentionV2
-from projects.swin_v2.windows import (log_spaced_coords_table,
+from visrep.projects.swin_v2 import (SwinTransformerV2,
+                                    split_swin_v2_checkpoint)
+from visrep.projects.swin_v2.attention import WindowAttentionV2
+from visrep.projects.swin_v2.windows import (log_spaced_coords_table,
                                       relative_position_index,
                                       shift_attention_mask, window_partition,
                                       window_reverse)
@@ -28,7 +29,7 @@ def _randomise(module, seed=0):
 
 def _ours_from(peer_state_dict, **kwargs):
     ours = SwinTransformerV2(**kwargs).eval()
-    backbone, _, _ = checkpoint_filter_fn(peer_state_dict)
+    backbone, _, _ = split_swin_v2_checkpoint(peer_state_dict)
     missing, unexpected = ours.load_state_dict(backbone, strict=False)
     assert not unexpected and all(k.startswith('norm') for k in missing)
     return ours
@@ -76,7 +77,7 @@ def test_parity_with_mmpretrain(arch, window, peer_window, pretrained, size):
                       pretrained_window_sizes=pretrained,
                       out_indices=(0, 1, 2, 3))
     # the output norms of stages 0-2 exist in mmpretrain's checkpoint too
-    ours.load_state_dict(checkpoint_filter_fn(peer.state_dict())[0])
+    ours.load_state_dict(split_swin_v2_checkpoint(peer.state_dict())[0])
     x = torch.randn(1, 3, *size)
     with torch.no_grad():
         for expected, got in zip(peer(x), ours(x)):
@@ -150,8 +151,8 @@ def test_arch_zoo(arch):
         model = SwinTransformerV2(arch=arch)
     zoo = SwinTransformerV2.arch_zoo[{'t': 'tiny', 'g': 'giant'}.get(arch, arch)]
     assert model.embed_dims == zoo['embed_dims']
-    assert len(model.blocks()) == sum(zoo['depths'])
-    extra = sum(b.norm3 is not None for b in model.blocks())
+    assert len(model.all_blocks()) == sum(zoo['depths'])
+    extra = sum(b.norm3 is not None for b in model.all_blocks())
     period = zoo['extra_norm_every_n_blocks']
     assert extra == (sum(d // period for d in zoo['depths']) if period else 0)
 
@@ -239,7 +240,7 @@ def test_with_cp_gives_the_same_values_and_gradients():
 def test_zero_initialised_post_norms():
     model = SwinTransformerV2(arch='tiny')
     model.init_weights()
-    for block in model.blocks():
+    for block in model.all_blocks():
         for norm in (block.norm1, block.norm2):
             assert norm.weight.abs().sum() == 0 and norm.bias.abs().sum() == 0
         assert torch.allclose(block.attn.logit_scale,

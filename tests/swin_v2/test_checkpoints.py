@@ -8,15 +8,16 @@ from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import load_checkpoint
 from mmpretrain.models.backbones import SwinTransformerV2 as MMPSwinV2
 
-from projects.swin_v2 import (CheckpointMismatchError, SwinTransformerV2,
-                              checkpoint_filter_fn)
-from projects.swin_v2.checkpoint import (detect_layout,
-                                         official_to_unfold_reduction,
-                                         unfold_to_official_reduction)
-from projects.swin_v2.windows import (log_spaced_coords_table,
+from visrep.checkpoint import (CheckpointMismatchError,
+                               official_to_unfold_reduction,
+                               unfold_to_official_reduction)
+from visrep.projects.swin_v2 import (SwinTransformerV2,
+                                    split_swin_v2_checkpoint)
+from visrep.projects.swin_v2.checkpoint import detect_layout
+from visrep.projects.swin_v2.windows import (log_spaced_coords_table,
                                       relative_position_index,
                                       shift_attention_mask)
-from visrep.testing import run_tool
+from _helpers import run_tool
 
 ARCH = dict(embed_dims=32, depths=(2, 2, 2, 2), num_heads=(1, 2, 4, 8))
 WINDOW = 4
@@ -237,7 +238,7 @@ def test_window_transfer_rebuilds_the_derived_tables(tmp_path):
 
 
 def test_22k_to_1k_rows_match_the_official_map():
-    from projects.swin_v2.checkpoint import map_22k_to_1k_rows
+    from visrep.projects.swin_v2.checkpoint import map_22k_to_1k_rows
     rows = map_22k_to_1k_rows()
     # entries of microsoft/Swin-Transformer data/map22kto1k.txt, around
     # both extra classes of Microsoft's list and the 'teddy bear' exception
@@ -275,5 +276,5 @@ def test_converter_tool(tmp_path):
     missing, unexpected = classifier.load_state_dict(
         converted['state_dict'], strict=False)
     assert not unexpected and not missing
-    backbone, head, layout = checkpoint_filter_fn(converted)
+    backbone, head, layout = split_swin_v2_checkpoint(converted)
     assert layout == 'visrep' and set(head) == {'fc.weight', 'fc.bias'}

@@ -4,7 +4,7 @@ import torch
 from mmengine.analysis import FlopAnalyzer
 from torch import nn
 
-from projects.swin_v2 import SwinTransformerV2
+from visrep.projects.swin_v2 import SwinTransformerV2
 
 # paper / official MODELHUB: params (M), FLOPs (G, multiply-adds) with the
 # 1000-class head, 256x256 input, window 8

@@ -6,10 +6,10 @@ import timm
 import torch
 from mmengine.registry import DefaultScope
 
-from projects.swin_v2 import (SwinTransformerV2, VideoSwinTransformerV2,
+from visrep.projects.swin_v2 import (SwinTransformerV2, VideoSwinTransformerV2,
                               inflate_2d_state_dict)
-from projects.swin_v2.checkpoint import CheckpointMismatchError
-from projects.swin_v2.windows import (shift_attention_mask, window_partition,
+from visrep.checkpoint import CheckpointMismatchError
+from visrep.projects.swin_v2.windows import (shift_attention_mask, window_partition,
                                       window_reverse)
 
 ARCH = dict(embed_dims=16, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4))
@@ -119,7 +119,7 @@ def test_inflation_shapes_and_errors():
     assert video.fit_checkpoint(own) is own
     # a 2-D checkpoint of another arch is an error listing the keys
     other = SwinTransformerV2(arch=dict(ARCH, embed_dims=32))
-    from projects.swin_v2.checkpoint import match_backbone_keys
+    from visrep.projects.swin_v2.checkpoint import match_backbone_keys
     with pytest.raises(CheckpointMismatchError, match='shape mismatches'):
         match_backbone_keys(video, video.fit_checkpoint(other.state_dict()))
 

@@ -13,10 +13,10 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from visrep.testing import (REPO_ROOT, last_checkpoint, read_scalars,
-                            read_test_metrics, read_val_metrics, run_tool,
-                            train_in_process)
-from visrep.testing.small_data import small_data_config
+from _helpers import (REPO_ROOT, last_checkpoint, read_scalars,
+                      read_test_metrics, read_val_metrics, run_tool,
+                      train_in_process)
+from _helpers.small_data import small_data_config
 
 pytestmark = pytest.mark.e2e
 

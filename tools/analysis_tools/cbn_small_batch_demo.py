@@ -16,12 +16,16 @@ directory whose ``data/imagenet`` holds the small set
 import argparse
 import os.path as osp
 import statistics
+import subprocess
+import sys
 import time
 
 from tqdm import tqdm
 
-from visrep.testing import REPO_ROOT, read_scalars, run_tool
+from visrep.cli.run_logs import read_scalars
 
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 CONFIG = osp.join(REPO_ROOT, 'configs', 'cbn',
                   'resnet18_bs2_small-imagenet_{}.py')
 NAMES = {'bn': 'BN', 'cbn': 'CBN (k=8)', 'gn': 'GN'}
@@ -40,13 +44,19 @@ def parse_args(argv=None):
 
 def train(norm: str, seed: int, args) -> dict:
     work_dir = osp.join(args.work_dir, f'{norm}_seed{seed}')
+    command = [sys.executable, TRAIN, CONFIG.format(norm), '--work-dir',
+               work_dir, '--seed', str(seed), '--cfg-options',
+               f'train_cfg.max_epochs={args.epochs}',
+               'train_cfg.val_interval=1',
+               f'default_hooks.checkpoint.interval={args.epochs}']
     start = time.perf_counter()
-    run_tool(['tools/train.py', CONFIG.format(norm), '--work-dir', work_dir,
-              '--seed', str(seed), '--cfg-options',
-              f'train_cfg.max_epochs={args.epochs}', 'train_cfg.val_interval=1',
-              f'default_hooks.checkpoint.interval={args.epochs}'],
-             cwd='.', timeout=3600)
+    # the runs' logs stay out of the progress bar; a failure shows its tail
+    proc = subprocess.run(command, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=3600)
     seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f'{" ".join(command)} exited with '
+                         f'{proc.returncode}:\n{proc.stdout[-6000:]}')
     curve = [r['accuracy/top1'] for r in read_scalars(work_dir)
              if 'accuracy/top1' in r]
     return dict(curve=curve, seconds=seconds)

@@ -21,7 +21,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import visrep  # noqa: F401  (compatibility layer first)
-from projects.icar.class_text import TIMM_PREFIX, load_class_names
+from visrep.projects.icar.class_text import TIMM_PREFIX, load_class_names
 
 
 def parse_args(argv=None):

@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import visrep  # noqa: E402,F401
-from projects.balanced_sparsity import as_rows, bank_nnz  # noqa: E402
-from projects.balanced_sparsity.hook import CHECKPOINT_KEY  # noqa: E402
+from visrep.projects.balanced_sparsity import as_rows, bank_nnz  # noqa: E402
+from visrep.projects.balanced_sparsity.hook import CHECKPOINT_KEY  # noqa: E402
 
 
 def parse_args(argv=None):

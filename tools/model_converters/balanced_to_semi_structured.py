@@ -7,7 +7,7 @@ has no masks) with whether ``torch.sparse.to_sparse_semi_structured`` can
 hold it (2:4 pattern, dtype, the backend's shape multiples), and on a CUDA
 GPU of compute capability >= 8.0 converts each one, checks
 ``F.linear`` against the dense weight and times both.  In a model, use
-``projects.balanced_sparsity.semi_structured.to_semi_structured(model,
+``visrep.projects.balanced_sparsity.semi_structured.to_semi_structured(model,
 names)`` after ``model.half().cuda()``.
 
 Exit codes: 0 converted and verified; 2 no convertible layer; 3 this machine
@@ -23,8 +23,8 @@ import sys
 import torch
 
 import visrep  # noqa: F401
-from projects.balanced_sparsity.hook import CHECKPOINT_KEY
-from projects.balanced_sparsity.semi_structured import (
+from visrep.projects.balanced_sparsity.hook import CHECKPOINT_KEY
+from visrep.projects.balanced_sparsity.semi_structured import (
     cuda_problem, semi_structured_backend, weight_problems)
 
 

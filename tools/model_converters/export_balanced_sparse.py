@@ -19,8 +19,9 @@ import sys
 import torch
 
 import visrep  # noqa: F401
-from projects.balanced_sparsity.export import ExportError, export_sparse
-from projects.balanced_sparsity.report import format_table
+from visrep.projects.balanced_sparsity.export import (ExportError,
+                                                     export_sparse)
+from visrep.projects.balanced_sparsity.report import format_table
 
 
 def parse_args(argv=None):

@@ -17,9 +17,10 @@ file directly).
 import argparse
 
 import visrep  # noqa: F401
-from projects.moby.checkpoint import convert_official_moby, is_official_moby
-from projects.simmim.checkpoint import convert_file, plain_backbone
-from projects.swin_v2.checkpoint import unwrap
+from visrep.checkpoint import unwrap
+from visrep.projects.moby.checkpoint import (convert_official_moby,
+                                             is_official_moby)
+from visrep.projects.simmim.checkpoint import convert_file, plain_backbone
 
 
 def main(argv=None):

@@ -7,17 +7,20 @@ SwinV2 or ViT encoders) become a ``visrep.SimMIM`` checkpoint
 pre-training configs, or pass ``--backbone-only`` for a plain backbone file
 (no prefix, no mask token) that ``init_cfg=dict(type='Pretrained',
 checkpoint=...)`` reads in any cls/det/seg config.  Fine-tuned classifiers
-become ``backbone.*`` + ``head.fc.*``.  Swin V1 / ViT keys follow
-mmpretrain's ``SwinTransformer`` / ``BEiTViT`` (our ``visrep.SwinTransformerV1``
-/ ``visrep.SimMIMViT``), SwinV2 keys ours (``visrep.SwinTransformerV2``).
+become ``backbone.*`` + ``head.fc.*``.  Keys are in the visrep layout of
+each backbone (``visrep.checkpoint.layout``): mmpretrain's
+``SwinTransformer`` / ``BEiTViT`` names for Swin V1 / ViT
+(``visrep.SwinTransformerV1`` / ``visrep.SimMIMViT``), the official names
+with ``norm{i}`` output norms for SwinV2 (``visrep.SwinTransformerV2``).
 
     python tools/model_converters/simmim_to_visrep.py IN.pth OUT.pth [--backbone-only]
 """
 import argparse
 
 import visrep  # noqa: F401
-from projects.simmim.checkpoint import (convert_file, convert_official_simmim,
-                                        plain_backbone)
+from visrep.projects.simmim.checkpoint import (convert_file,
+                                               convert_official_simmim,
+                                               plain_backbone)
 
 
 def main(argv=None):

@@ -17,11 +17,13 @@ refuses the mask token.
 import argparse
 
 import visrep  # noqa: F401
-from projects.moby.checkpoint import convert_official_moby, is_official_moby
-from projects.simmim.checkpoint import (convert_file, convert_official_simmim,
-                                        plain_backbone)
-from projects.simmim.simmim import is_official_simmim
-from projects.swin_v2.checkpoint import unwrap
+from visrep.checkpoint import unwrap
+from visrep.projects.moby.checkpoint import (convert_official_moby,
+                                             is_official_moby)
+from visrep.projects.simmim.checkpoint import (convert_file,
+                                               convert_official_simmim,
+                                               plain_backbone)
+from visrep.projects.simmim.simmim import is_official_simmim
 
 
 def backbone_state_dict(checkpoint: dict) -> dict:

@@ -17,7 +17,8 @@ import os.path as osp
 import torch
 
 import visrep  # noqa: F401
-from projects.swin_v2.checkpoint import checkpoint_filter_fn, map_head_22k_to_1k
+from visrep.projects.swin_v2.checkpoint import (map_head_22k_to_1k,
+                                                split_swin_v2_checkpoint)
 
 
 def parse_args(argv=None):
@@ -35,7 +36,7 @@ def main(argv=None):
     args = parse_args(argv)
     from mmengine.runner.checkpoint import CheckpointLoader
     checkpoint = CheckpointLoader.load_checkpoint(args.src, 'cpu')
-    backbone, head, layout = checkpoint_filter_fn(checkpoint)
+    backbone, head, layout = split_swin_v2_checkpoint(checkpoint)
     if args.head_22k_to_1k:
         if not head:
             raise SystemExit(f'{args.src} has no classifier head to remap.')

@@ -9,7 +9,7 @@ imports it through :mod:`visrep.registry`).
 ================================  ============================================
 module                            fixes
 ================================  ============================================
-:mod:`.checkpoint`                torch>=2.6 ``weights_only`` loading of
+:mod:`.weights_only_load`         torch>=2.6 ``weights_only`` loading of
                                   mmengine checkpoints (resume, ``load_from``)
 :mod:`.mmaction_drn`              mmaction2 1.2.0 ships without
                                   ``models/localizers/drn`` (import fails)
@@ -19,12 +19,20 @@ module                            fixes
 :mod:`.distributed`               distributed launch without CUDA (gloo)
 :mod:`.mmengine_test_json`        every rank writing the same test-metrics
                                   json at once (``dist_test.sh``)
+:mod:`.load_state_dict_adapters`  mmengine's ``load_state_dict`` gives a
+                                  module no way to read foreign checkpoint
+                                  keys: it now runs the models'
+                                  ``adapt_state_dict`` first
 ================================  ============================================
+
+:mod:`.import_hooks` is the mechanism two of them use (post-import
+callbacks, stand-ins for modules a package failed to ship).
 """
 import warnings
 
-from . import (checkpoint, distributed, mmaction_drn, mmengine_config,
-               mmengine_test_json, numpy_aliases)
+from . import (distributed, load_state_dict_adapters, mmaction_drn,
+               mmengine_config, mmengine_test_json, numpy_aliases,
+               weights_only_load)
 
 _applied = False
 
@@ -41,9 +49,10 @@ def apply() -> None:
     mmaction_drn.install()
     numpy_aliases.install()
     mmengine_config.install()
-    checkpoint.install()
+    weights_only_load.install()
     distributed.install()
     mmengine_test_json.install()
+    load_state_dict_adapters.install()
     _applied = True
 
 

@@ -4,7 +4,7 @@ mmengine 0.10.7's ``LoggerHook.after_test_epoch`` dumps the test metrics to
 ``<log_dir>/<timestamp>.json`` in every process, and all processes share
 that path (the timestamp is broadcast), so two ranks truncate and write the
 same file at once; a shorter record written over a longer one leaves the
-longer one's tail behind (measured: ``{...}}``, unreadable json, in
+longer one's tail behind (e.g. ``{...}}``, unreadable json, in
 ``tools/dist_test.sh`` with 2 processes).  The metrics are already
 all-reduced, so the main process alone writes the file; every process still
 logs the line as before.

@@ -15,10 +15,10 @@ class LayerwiseOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     Works in any toolkit (``constructor='visrep.LayerwiseOptimWrapperConstructor'``).
     Every submodule that defines ``no_weight_decay()`` (names relative to
     it) and/or ``get_layer_depth(name) -> (layer_id, num_layers)`` -- e.g.
-    ``visrep.SwinTransformerV2`` -- contributes:
+    a backbone ``visrep.<Name>`` -- contributes:
 
-    * weight decay 0 for the names it returns (Swin V2: 1-D parameters,
-      biases, ``cpb_mlp``, ``logit_scale``: the official ``set_weight_decay``);
+    * weight decay 0 for the names it returns (e.g. 1-D parameters, biases,
+      relative-position tables: the official ``set_weight_decay``);
     * lr multiplied by ``layer_decay_rate ** (num_layers - 1 - layer_id)``.
 
     Parameters outside such modules (necks, heads) count as the last layer

@@ -5,38 +5,14 @@
 # linear-probe comparison is swin-micro_moby-pre_linear_small-imagenet.py.
 _base_ = '../moby_swin-tiny_8xb64-amp-coslr-300e_in1k.py'
 img_size = 64
-# torchvision's ColorJitter, as the official code: mmcv 2.1's adjust_hue
-# (behind mmpretrain's ColorJitter) fails on NumPy 2 for negative hue shifts
-color_jitter = [
-    dict(type='NumpyToPIL', to_rgb=True),
-    dict(type='torchvision/ColorJitter', brightness=0.4, contrast=0.4,
-         saturation=0.2, hue=0.1),
-    dict(type='PILToNumpy', to_bgr=True),
-]
-# the two views differ only in blur and solarization (BYOL-asymmetric)
-common_view = [
-    dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.08, 1.),
-         interpolation='bilinear', backend='pillow'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomApply', prob=0.8, transforms=color_jitter),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
-         channel_weights=(0.114, 0.587, 0.2989)),
-]
-view_pipeline1 = common_view + [
-    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
-         magnitude_std='inf', prob=1.0),
-    dict(type='Solarize', thr=128, prob=0.0),
-]
-view_pipeline2 = common_view + [
-    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
-         magnitude_std='inf', prob=0.1),
-    dict(type='Solarize', thr=128, prob=0.2),
-]
+# the views of ../_base_/moby_two_views.py, cropped to img_size
+common_view = [dict(_base_.common_view[0], scale=img_size),
+               *_base_.common_view[1:]]
+view_pipeline1 = common_view + _base_.view_pipeline1[len(common_view):]
+view_pipeline2 = common_view + _base_.view_pipeline2[len(common_view):]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='MultiView', num_views=[1, 1],
-         transforms=[view_pipeline1, view_pipeline2]),
-    dict(type='PackInputs'),
+    dict(step, transforms=[view_pipeline1, view_pipeline2])
+    if step.type == 'MultiView' else step for step in _base_.train_pipeline
 ]
 train_dataloader = dict(batch_size=32, num_workers=2,
                         persistent_workers=False,

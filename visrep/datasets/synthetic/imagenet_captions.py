@@ -1,4 +1,5 @@
-"""Captions and a held-out class split for the small ImageNet set (iCAR).
+"""Captions and a held-out class split for the small ImageNet set: data for
+image-text alignment and zero-shot evaluation.
 
 Adds to ``imagenet/`` (written by :func:`make_imagenet`, made first if
 missing)::

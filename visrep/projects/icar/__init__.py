@@ -1,0 +1,36 @@
+"""iCAR: image classification as image-text alignment (Wei et al., 2022) as
+an OpenMMLab plugin.
+
+Registers ``visrep.ICAR`` (mmpretrain model), the text encoders
+``visrep.ICARTextTransformer`` / ``visrep.ICARHFTextEncoder``, the
+open-vocabulary heads ``visrep.ICARVideoHead`` (mmaction2),
+``visrep.ICARFCNHead`` / ``visrep.ICARUPerHead`` (mmseg), the datasets
+``visrep.ImageCaptionDataset`` / ``visrep.KShotDataset``, the hooks
+``visrep.ICARClassNamesHook`` / ``visrep.ICARPrototypeInitHook`` and the
+Kornblith-12 metrics ``visrep.MeanPerClassAccuracy`` /
+``visrep.VOC07ElevenPointMAP``.  See README.md.
+"""
+from .alignment import LogitScale, cosine_logits, image_text_contrastive_loss
+from .class_text import class_texts, load_class_names, load_descriptions
+from .datasets import ImageCaptionDataset, KShotDataset
+from .distributed import shard_indices
+from .hf_text_encoder import HFTextEncoder
+from .hooks import ICARClassNamesHook, ICARPrototypeInitHook
+from .icar import ICAR
+from .metrics import MeanPerClassAccuracy, VOC07ElevenPointMAP, eleven_point_ap
+from .seg_head import TextFCNHead, TextUPerHead
+from .templates import TEMPLATE_SETS, resolve_templates
+from .text_classifier import ClassTextSet, TextCosineClassifier
+from .text_encoder import TextTransformer, masked_mean
+from .tokenizer import BPETokenizer
+from .video_head import VideoTextHead
+
+__all__ = [
+    'BPETokenizer', 'ClassTextSet', 'HFTextEncoder', 'ICAR',
+    'ICARClassNamesHook', 'ICARPrototypeInitHook', 'ImageCaptionDataset',
+    'KShotDataset', 'LogitScale', 'MeanPerClassAccuracy', 'TEMPLATE_SETS',
+    'TextCosineClassifier', 'TextFCNHead', 'TextTransformer', 'TextUPerHead',
+    'VOC07ElevenPointMAP', 'VideoTextHead', 'class_texts', 'cosine_logits',
+    'eleven_point_ap', 'image_text_contrastive_loss', 'load_class_names',
+    'load_descriptions', 'masked_mean', 'resolve_templates', 'shard_indices'
+]

@@ -22,6 +22,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from visrep.compat import weights_only_load
 from visrep.compat import numpy_aliases
+from _helpers.ports import free_port
 
 
 # --------------------------------------------------------------- checkpoints
@@ -265,7 +266,7 @@ def test_cpu_launch_uses_gloo_without_cuda(launcher):
         'dist.destroy_process_group()',
         "print('ok')",
     ])
-    port = 29731 + sorted(LAUNCHER_ENVS).index(launcher)
+    port = free_port()
     env = dict(os.environ, MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
                **LAUNCHER_ENVS[launcher])
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True,

@@ -24,6 +24,7 @@ from _helpers import (REPO_ROOT, read_scalars, read_test_metrics,
                       run_tool, train_in_process)
 from _helpers.small_data import (short_run_rcnn_options,
                                  small_data_config)
+from _helpers.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -148,7 +149,7 @@ def test_mask_rcnn_cbn_through_the_tools_and_ddp(small_data_cwd, tmp_path):
     run = run_tool(['tools/dist_train.sh', SMALL_COCO, '2', '--work-dir',
                     dist_dir, '--seed', '0'] + options + burnin_1 +
                    ['train_dataloader.dataset.indices=8'],
-                   cwd=small_data_cwd, env={'PORT': '29631'})
+                   cwd=small_data_cwd, env={'PORT': str(free_port())})
     assert 'distributed training runs on CPU processes (gloo' in run.stdout
     losses = [r['loss'] for r in read_scalars(dist_dir) if 'loss' in r]
     assert losses and all(math.isfinite(v) for v in losses)

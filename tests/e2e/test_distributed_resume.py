@@ -21,6 +21,7 @@ import torch
 
 from _helpers import (REPO_ROOT, read_scalars, read_test_metrics,
                       run_tool)
+from _helpers.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -45,14 +46,14 @@ def _train_records(work_dir):
 
 def test_dist_train_stop_and_resume(small_data_cwd, tmp_path):
     full, broken = str(tmp_path / 'full'), str(tmp_path / 'broken')
-    first = _dist_train(small_data_cwd, full, 2, port=29611)
+    first = _dist_train(small_data_cwd, full, 2, port=free_port())
     assert 'distributed training runs on CPU processes (gloo' in first.stdout
     os.makedirs(broken)
     stopped = shutil.copy(osp.join(full, 'epoch_1.pth'), broken)
     resumed = run_tool(
         ['tools/dist_train.sh', CONFIG, '2', '--work-dir', broken,
          '--resume', stopped] + COMMON + ['train_cfg.max_epochs=2'],
-        cwd=small_data_cwd, env={'PORT': '29613'}, timeout=900)
+        cwd=small_data_cwd, env={'PORT': str(free_port())}, timeout=900)
     # 400 images / (2 processes x 32) = 7 iterations per epoch
     assert 'resumed epoch: 1, iter: 7' in resumed.stdout, resumed.stdout[-3000:]
 
@@ -79,7 +80,7 @@ def test_dist_train_stop_and_resume(small_data_cwd, tmp_path):
     checkpoint = osp.join(full, 'epoch_2.pth')
     run_tool(['tools/dist_test.sh', CONFIG, checkpoint, '2', '--work-dir',
               str(tmp_path / 'dist_test')], cwd=small_data_cwd,
-             env={'PORT': '29614'}, timeout=600)
+             env={'PORT': str(free_port())}, timeout=600)
     run_tool(['tools/test.py', CONFIG, checkpoint, '--work-dir',
               str(tmp_path / 'test')], cwd=small_data_cwd, timeout=600)
     two = read_test_metrics(str(tmp_path / 'dist_test'))

@@ -13,6 +13,7 @@ import stat
 import pytest
 
 from _helpers import REPO_ROOT, read_test_metrics, run_tool
+from _helpers.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +60,7 @@ def _fake_slurm_bin(folder):
 def test_slurm_train_and_test(small_data_cwd, tmp_path):
     bin_dir = _fake_slurm_bin(str(tmp_path / 'bin'))
     env = {'PATH': bin_dir + os.pathsep + os.environ['PATH'], 'GPUS': '2',
-           'GPUS_PER_NODE': '2', 'MASTER_PORT': '29621'}
+           'GPUS_PER_NODE': '2', 'MASTER_PORT': str(free_port())}
     work_dir = str(tmp_path / 'slurm')
     train = run_tool(['tools/slurm_train.sh', 'cpu', 'smoke', CONFIG, work_dir,
                       '--cfg-options', 'train_cfg.max_epochs=1'],
@@ -68,7 +69,7 @@ def test_slurm_train_and_test(small_data_cwd, tmp_path):
     assert 'Distributed launcher: slurm' in train.stdout, train.stdout[-3000:]
     assert 'GPU number: 2' in train.stdout
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
-    env['MASTER_PORT'] = '29622'
+    env['MASTER_PORT'] = str(free_port())
     test = run_tool(['tools/slurm_test.sh', 'cpu', 'smoke', CONFIG,
                      osp.join(work_dir, 'epoch_1.pth'), '--work-dir',
                      str(tmp_path / 'slurm_test')],

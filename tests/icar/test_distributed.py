@@ -10,7 +10,6 @@ config trains under tools/dist_train.sh (real DDP, 2 CPU processes).
 import math
 import os
 import os.path as osp
-import socket
 
 import pytest
 import torch
@@ -21,6 +20,7 @@ from mmpretrain.structures import DataSample
 from visrep.engine import all_gather_with_grad
 from visrep.projects.icar import ICAR, shard_indices
 from _helpers import REPO_ROOT, read_scalars, run_tool
+from _helpers.ports import free_port
 
 NAMES = [f'class number {i}' for i in range(7)]  # 7: uneven shards (4 + 3)
 
@@ -91,16 +91,10 @@ def _worker(rank, world, port, out_path):
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def test_two_processes_give_the_loss_and_gradients_of_one(tmp_path):
     out = str(tmp_path / 'rank0.pth')
     # fork: the worker lives in this test file, which spawn cannot import
-    mp.start_processes(_worker, args=(2, _free_port(), out), nprocs=2,
+    mp.start_processes(_worker, args=(2, free_port(), out), nprocs=2,
                        join=True, start_method='fork')
     two = torch.load(out)
     model = _model().train()
@@ -133,7 +127,7 @@ def test_joint_config_under_dist_train(small_data_cwd, tmp_path):
               'train_dataloader.persistent_workers=False',
               'val_dataloader.num_workers=0',
               'val_dataloader.persistent_workers=False'],
-             cwd=small_data_cwd, env={'PORT': str(_free_port())},
+             cwd=small_data_cwd, env={'PORT': str(free_port())},
              timeout=600)
     records = [r for r in read_scalars(work_dir) if 'loss' in r]
     assert len(records) == 3

@@ -16,6 +16,7 @@ import torch
 from mmengine.config import Config
 
 from _helpers import REPO_ROOT, read_scalars, run_tool
+from _helpers.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +75,7 @@ def test_ddp_two_processes_equal_one_process(small_data_cwd, tmp_path):
              common, cwd=small_data_cwd)
     out = run_tool(['tools/dist_train.sh', two, '2', '--work-dir',
                     str(tmp_path / 'w2')] + common, cwd=small_data_cwd,
-                   env={'PORT': '29672'})
+                   env={'PORT': str(free_port())})
     assert 'gloo' in out.stdout
     a = _state(str(tmp_path / 'w1'), 1)['state_dict']
     b = _state(str(tmp_path / 'w2'), 1)['state_dict']

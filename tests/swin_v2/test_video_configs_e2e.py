@@ -17,6 +17,7 @@ from _helpers import (REPO_ROOT, last_checkpoint, read_scalars,
                       read_test_metrics, read_val_metrics, run_tool,
                       train_in_process)
 from _helpers.small_data import small_data_config
+from _helpers.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +52,7 @@ def test_micro_config_beats_chance_with_ddp_and_tools(small_data_cwd,
     run = run_tool(['tools/dist_train.sh', MICRO, '2', '--work-dir',
                     work_dir, '--seed', '0', '--cfg-options',
                     'train_dataloader.batch_size=2'], cwd=small_data_cwd,
-                   env={'PORT': '29661'}, timeout=1200)
+                   env={'PORT': str(free_port())}, timeout=1200)
     assert 'distributed training runs on CPU processes (gloo' in run.stdout
     losses = [r['loss'] for r in read_scalars(work_dir) if 'loss' in r]
     assert all(math.isfinite(v) for v in losses)

@@ -17,7 +17,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import print_log
 
 import visrep  # noqa: F401  (compatibility layer)
-from .config_checks import ConfigError
+from .config_checks import ConfigError, strategy_class
 
 #: default_scope -> (package, pip distribution)
 TOOLKITS = {
@@ -99,36 +99,68 @@ def setup_dynamo_cache_size() -> None:
         pass
 
 
+#: the wrappers mmengine's DDP paths build, which need CUDA devices
+_CUDA_DDP_WRAPPERS = ('MMDistributedDataParallel', 'DistributedDataParallel')
+_CPU_DDP_WRAPPER = 'visrep.CPUDistributedDataParallel'
+
+
+def _cpu_ddp_wrapper(wrapper: Optional[dict], **defaults) -> Optional[dict]:
+    """``wrapper`` (None: mmengine's default with ``defaults``) as
+    :class:`visrep.engine.CPUDistributedDataParallel`; a custom wrapper
+    stays (None is returned)."""
+    if wrapper is None:
+        return ConfigDict(type=_CPU_DDP_WRAPPER, **defaults)
+    if wrapper.get('type', _CUDA_DDP_WRAPPERS[0]) in _CUDA_DDP_WRAPPERS:
+        wrapper.type = _CPU_DDP_WRAPPER
+        return wrapper
+    return None
+
+
 def adapt_to_cpu_distributed(cfg: Config) -> None:
-    """Distributed runs without CUDA: DDP on CPU modules over gloo.
+    """Distributed runs without CUDA: data parallelism of CPU modules (gloo).
 
     The backend switch lives in :mod:`visrep.compat.distributed`; here the
-    model wrapper becomes :class:`visrep.engine.CPUDistributedDataParallel`
+    DDP model wrapper becomes :class:`visrep.engine.CPUDistributedDataParallel`
     (no ``device_ids``, SyncBN reverted), keeping mmengine's defaults
-    (``broadcast_buffers=False``, the config's ``find_unused_parameters``).
+    (``broadcast_buffers=False``, the config's ``find_unused_parameters``):
+    ``model_wrapper_cfg`` for the ``Runner``, ``strategy.model_wrapper`` for
+    a ``DDPStrategy``.  ``FSDPStrategy`` runs on CPU through
+    :mod:`visrep.compat.fsdp_strategy`; other strategies are left as they are.
     """
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return
-    wrapper = cfg.get('model_wrapper_cfg')
-    if wrapper is None:
-        cfg.model_wrapper_cfg = ConfigDict(
-            type='visrep.CPUDistributedDataParallel',
-            broadcast_buffers=False,
+    from mmengine._strategy import DDPStrategy
+    strategy = cfg.get('strategy')
+    if strategy is None:
+        wrapper = _cpu_ddp_wrapper(
+            cfg.get('model_wrapper_cfg'), broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
-    elif wrapper.get('type', 'MMDistributedDataParallel') in (
-            'MMDistributedDataParallel', 'DistributedDataParallel'):
-        wrapper.type = 'visrep.CPUDistributedDataParallel'
-    print_log('CUDA is not available: distributed training runs on CPU '
-              'processes (gloo, visrep.CPUDistributedDataParallel).',
+        if wrapper is not None:
+            cfg.model_wrapper_cfg = wrapper
+        what = 'visrep.CPUDistributedDataParallel'
+    elif strategy_class(strategy) is DDPStrategy:
+        wrapper = _cpu_ddp_wrapper(strategy.get('model_wrapper'),
+                                   broadcast_buffers=False)
+        if wrapper is not None:
+            strategy.model_wrapper = wrapper
+        what = 'DDPStrategy with visrep.CPUDistributedDataParallel'
+    else:
+        what = strategy_class(strategy).__name__
+    print_log(f'CUDA is not available: distributed training runs on CPU '
+              f'processes (gloo, {what}).',
               logger='current', level=logging.INFO)
 
 
 def build_runner(cfg: Config):
+    """The config's ``runner_type``; else mmengine's ``FlexibleRunner`` when
+    the config has a ``strategy`` (FSDP, DeepSpeed, ...), else ``Runner``."""
     from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    return RUNNERS.build(cfg)
+    from mmengine.runner import FlexibleRunner, Runner
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    if cfg.get('strategy') is not None:
+        return FlexibleRunner.from_cfg(cfg)
+    return Runner.from_cfg(cfg)
 
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], None],

@@ -11,8 +11,13 @@ is built:
   or, worse, runs without the intended setting;
 * a missing dataset directory or annotation file surfaces as a bare
   ``FileNotFoundError`` deep inside dataset construction (or inside a
-  dataloader worker).
+  dataloader worker);
+* a config with ``strategy`` (run by mmengine's ``FlexibleRunner``) whose
+  ``strategy.type`` is unknown fails deep in the runner, and the
+  ``Runner``-only fields it still sets (``model_wrapper_cfg``,
+  ``find_unused_parameters``, ...) are silently dropped.
 """
+import importlib
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
@@ -33,6 +38,25 @@ RUNNER_FIELDS = {
     'model_wrapper_cfg': dict, 'find_unused_parameters': bool,
     'sync_bn': str, 'compile': (bool, dict), 'runner_type': str,
     'tta_model': dict, 'tta_pipeline': list, 'custom_imports': dict,
+    'strategy': dict,
+}
+
+#: Fields ``Runner.from_cfg`` reads that ``FlexibleRunner.from_cfg`` (which
+#: a config with ``strategy`` gets) ignores, and the fix for each.
+RUNNER_ONLY_FIELDS = {
+    'model_wrapper_cfg': 'move it to strategy.model_wrapper',
+    'find_unused_parameters':
+    'set strategy.model_wrapper=dict(find_unused_parameters=True) '
+    '(DDPStrategy) instead',
+    'sync_bn': 'move it to strategy.sync_bn (DDPStrategy)',
+    'compile': "remove it (mmengine 0.10.7's FlexibleRunner.from_cfg does "
+    'not pass it on)',
+}
+
+#: strategies that need a package the pinned stack does not install
+STRATEGY_PACKAGES = {
+    'DeepSpeedStrategy': 'deepspeed',
+    'ColossalAIStrategy': 'colossalai',
 }
 
 MAKE_SMALL_DATA_HINT = ('create the small datasets with `python '
@@ -185,9 +209,90 @@ def loaders_used(cfg: Config, mode: str) -> Tuple[str, ...]:
     return loaders
 
 
+def strategy_class(strategy) -> type:
+    """The class ``strategy.type`` names, or a :class:`ConfigError`."""
+    from mmengine._strategy import BaseStrategy
+    from mmengine.registry import STRATEGIES
+    if not isinstance(strategy, dict) or 'type' not in strategy:
+        raise ConfigError(
+            f'strategy={strategy!r}: a strategy is a dict with a `type`, '
+            "e.g. strategy = dict(type='FSDPStrategy') (or 'DDPStrategy', "
+            "'DeepSpeedStrategy'); remove the field for the default Runner.")
+    kind = strategy['type']
+    cls = kind if isinstance(kind, type) else (
+        STRATEGIES.get(kind) if isinstance(kind, str) else None)
+    if cls is None or not issubclass(cls, BaseStrategy):
+        known = sorted(STRATEGIES.module_dict)
+        raise ConfigError(
+            f'strategy.type={kind!r} is not a strategy mmengine knows; use '
+            f'one of {known}, or register yours in mmengine\'s STRATEGIES.')
+    return cls
+
+
+def _check_strategy_package(name: str) -> None:
+    package = STRATEGY_PACKAGES.get(name)
+    if package is None:
+        return
+    try:
+        importlib.import_module(package)
+    except ImportError as err:
+        raise ConfigError(
+            f'strategy.type={name!r} needs the {package} package, which does '
+            f'not import ({err}); `pip install {package}` or pick another '
+            "strategy.type (e.g. 'FSDPStrategy').") from err
+
+
+def _check_launcher(cfg: Config, cls: type) -> None:
+    """DDP and FSDP strategies need a process group, i.e. a launcher."""
+    from mmengine._strategy import DDPStrategy
+    if issubclass(cls, DDPStrategy) and cfg.get('launcher', 'none') == 'none':
+        raise ConfigError(
+            f'strategy.type={cls.__name__!r} runs in a process group: launch '
+            'with `bash tools/dist_train.sh CONFIG N` (or --launcher pytorch '
+            'under torchrun, --launcher slurm under srun); one process '
+            'without a launcher needs no strategy field.')
+
+
+def _check_runner_reads_strategy(cfg: Config) -> None:
+    """A ``runner_type`` set next to ``strategy`` is a FlexibleRunner."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import FlexibleRunner
+    runner_type = cfg.get('runner_type')
+    runner = RUNNERS.get(runner_type) if isinstance(runner_type,
+                                                    str) else runner_type
+    if isinstance(runner, type) and not issubclass(runner, FlexibleRunner):
+        raise ConfigError(
+            f'strategy is set but runner_type={runner_type!r} ignores it '
+            '(only FlexibleRunner reads `strategy`); remove runner_type or '
+            "set runner_type='FlexibleRunner'.")
+
+
+def _check_no_runner_only_fields(cfg: Config) -> None:
+    for field, fix in RUNNER_ONLY_FIELDS.items():
+        if cfg.get(field):
+            raise ConfigError(
+                f'{field}={cfg[field]!r} is not read when the config has a '
+                f'strategy (the FlexibleRunner ignores it): {fix}.')
+
+
+def check_strategy(cfg: Config) -> None:
+    """A ``strategy`` names a known strategy whose package imports, it has
+    a launcher where it needs one, its runner reads it, and no field that
+    runner ignores is set."""
+    strategy = cfg.get('strategy')
+    if strategy is None:
+        return
+    cls = strategy_class(strategy)
+    _check_strategy_package(cls.__name__)
+    _check_launcher(cfg, cls)
+    _check_runner_reads_strategy(cfg)
+    _check_no_runner_only_fields(cfg)
+
+
 def check_config(cfg: Config, mode: str) -> None:
     """All checks of this module for a ``train`` or ``test`` run."""
     check_top_level_fields(cfg)
+    check_strategy(cfg)
     if not isinstance(cfg.get('model'), (dict, ConfigDict)):
         raise ConfigError('the config has no `model` field; a runnable config '
                           'defines `model = dict(type=...)` or inherits one '

@@ -89,13 +89,22 @@ def add_dump(cfg: Config, toolkit: str, out: str) -> None:
     cfg.test_evaluator = metrics + [dump]
 
 
+def check_checkpoint(checkpoint: str, cfg: Config) -> None:
+    """A local checkpoint exists: a file, or with a ``strategy`` also a
+    directory (FSDP's sharded checkpoints hold one file per rank)."""
+    if '://' in checkpoint or osp.isfile(checkpoint):
+        return
+    if osp.isdir(checkpoint) and cfg.get('strategy') is not None:
+        return
+    raise ConfigError(f'checkpoint {checkpoint!r} does not exist.')
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     setup_dynamo_cache_size()
     cfg = load_config(args)
     toolkit = toolkit_of(cfg)
-    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
-        raise ConfigError(f'checkpoint {args.checkpoint!r} does not exist.')
+    check_checkpoint(args.checkpoint, cfg)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, toolkit, args)

@@ -17,6 +17,8 @@ module                            fixes
 :mod:`.mmengine_config`           frozen stdlib modules in lazy-import configs
                                   (Python >= 3.11)
 :mod:`.distributed`               distributed launch without CUDA (gloo)
+:mod:`.fsdp_strategy`                  mmengine's ``FSDPStrategy`` without CUDA
+                                  (FSDP of CPU modules)
 :mod:`.mmengine_test_json`        every rank writing the same test-metrics
                                   json at once (``dist_test.sh``)
 :mod:`.load_state_dict_adapters`  mmengine's ``load_state_dict`` gives a
@@ -30,9 +32,9 @@ callbacks, stand-ins for modules a package failed to ship).
 """
 import warnings
 
-from . import (distributed, load_state_dict_adapters, mmaction_drn,
-               mmengine_config, mmengine_test_json, numpy_aliases,
-               weights_only_load)
+from . import (distributed, fsdp_strategy, load_state_dict_adapters,
+               mmaction_drn, mmengine_config, mmengine_test_json,
+               numpy_aliases, weights_only_load)
 
 _applied = False
 
@@ -51,6 +53,7 @@ def apply() -> None:
     mmengine_config.install()
     weights_only_load.install()
     distributed.install()
+    fsdp_strategy.install()
     mmengine_test_json.install()
     load_state_dict_adapters.install()
     _applied = True

@@ -11,17 +11,36 @@ with ``qkv = Linear(C, 3C, bias=False)`` plus ``q_bias`` and ``v_bias``
 parameters and a constant zero k bias.  Parameter names follow the official
 checkpoints (``logit_scale``, ``cpb_mlp.{0,2}``, ``qkv``, ``q_bias``,
 ``v_bias``, ``proj``).  Works for 2-D and 3-D windows alike.
+
+Sequential self-attention (paper section 3.4): with ``attn_chunk_size`` set,
+the windows are attended a chunk at a time and each chunk is recomputed in
+backward, so that only one chunk's attention matrices are ever alive.
 """
 import math
+import numbers
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint as cp
 from torch import nn
 
 from .windows import log_spaced_coords_table, relative_position_index
 
 LOGIT_SCALE_MAX = math.log(1.0 / 0.01)
+
+
+def check_attn_chunk_size(value) -> Optional[int]:
+    """``attn_chunk_size`` as windows per chunk, or None when off (None, 0)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or value < 0:
+        raise ValueError(
+            f'attn_chunk_size={value!r}: give the number of windows per '
+            f'attention chunk as a positive int (e.g. 16), or None / 0 to '
+            f'attend to all windows at once.')
+    return int(value) or None
 
 
 class WindowAttentionV2(nn.Module):
@@ -47,6 +66,12 @@ class WindowAttentionV2(nn.Module):
             :attr:`use_sdpa` to force either).  ``False``: the reference
             path in the official order.  Both give the same values and
             gradients (tested).
+        attn_chunk_size: sequential self-attention: attend to this many
+            windows at a time (of the ``B * num_windows`` in a batch), and
+            with gradients enabled recompute each chunk in backward
+            (non-reentrant ``torch.utils.checkpoint``), so that only one
+            chunk's attention matrices are alive.  None or 0 (default): all
+            windows at once.  Same values and gradients (tested).
     """
 
     def __init__(self,
@@ -58,7 +83,8 @@ class WindowAttentionV2(nn.Module):
                  attn_drop: float = 0.0,
                  proj_drop: float = 0.0,
                  cpb_hidden: int = 512,
-                 fused: bool = True):
+                 fused: bool = True,
+                 attn_chunk_size: Optional[int] = None):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'WindowAttentionV2: dim={dim} is not divisible '
@@ -72,6 +98,7 @@ class WindowAttentionV2(nn.Module):
                 f'pretrained_window_size={self.pretrained_window_size} must '
                 f'have one entry per window axis ({len(self.window_size)}).')
         self.fused = fused
+        self.attn_chunk_size = check_attn_chunk_size(attn_chunk_size)
         #: run the fast path through SDPA: None = on CUDA tensors only
         self.use_sdpa: Optional[bool] = None
         self.attn_drop = attn_drop
@@ -172,45 +199,106 @@ class WindowAttentionV2(nn.Module):
         """Attention inside each window.
 
         Args:
-            x: ``(B * num_windows, N, C)`` tokens of the windows.
+            x: ``(B * num_windows, N, C)`` tokens of the windows, batch-major
+                (the windows of the first image, then of the second, ...).
             mask: ``(num_windows, N, N)`` shift mask (0 / -100) or None.
             window: the window these tokens come from, if clipped.
         """
-        batch_windows, tokens, channels = x.shape
-        q, k, v = self._qkv(x)
         scale = torch.clamp(self.logit_scale, max=LOGIT_SCALE_MAX).exp()
         bias = self.position_bias(window)  # nH, N, N
+        if self.attn_chunk_size:
+            out = self._attend_sequentially(x, scale, bias, mask)
+        else:
+            out = self._attend_all(x, scale, bias, mask)
+        return self.proj_drop(self.proj(out))
+
+    def _attend_all(self, x: torch.Tensor, scale: torch.Tensor,
+                    bias: torch.Tensor,
+                    mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """Every window at once; ``(B * nW, N, C)`` before the projection."""
+        q, k, v = self._qkv(x)
         if mask is not None:
-            num_windows = mask.shape[0]
-            shape = (-1, num_windows, self.num_heads, tokens,
-                     channels // self.num_heads)
+            # (B, nW, ...): the mask broadcasts over the images
+            shape = (-1, mask.shape[0]) + q.shape[1:]
             q, k, v = q.view(shape), k.view(shape), v.view(shape)
             bias = bias.unsqueeze(0) + mask.unsqueeze(1).to(bias.dtype)
+        return self._merge_heads(self._attend(q, k, v, scale, (bias, )),
+                                 x.shape)
+
+    def _attend_sequentially(self, x: torch.Tensor, scale: torch.Tensor,
+                             bias: torch.Tensor,
+                             mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """``attn_chunk_size`` windows at a time, each chunk recomputed in
+        backward; ``(B * nW, N, C)`` before the projection."""
+        recompute = torch.is_grad_enabled()
+        outs = []
+        for start in range(0, x.shape[0], self.attn_chunk_size):
+            args = (x[start:start + self.attn_chunk_size], scale, bias, mask,
+                    start)
+            outs.append(cp.checkpoint(self._attend_chunk, *args,
+                                      use_reentrant=False)
+                        if recompute else self._attend_chunk(*args))
+        return torch.cat(outs)
+
+    def _attend_chunk(self, x: torch.Tensor, scale: torch.Tensor,
+                      bias: torch.Tensor, mask: Optional[torch.Tensor],
+                      start: int) -> torch.Tensor:
+        """Windows ``start ... start + len(x) - 1`` of the batch.
+
+        Window ``i`` sits at position ``i % num_windows`` of its image, so
+        that is the row of the shift mask it takes; the mask is added after
+        the position bias (no per-window copy of the bias is made).
+        """
+        q, k, v = self._qkv(x)
+        biases = (bias, )
+        if mask is not None:
+            rows = torch.arange(start, start + x.shape[0],
+                                device=mask.device) % mask.shape[0]
+            biases += (mask.index_select(0, rows).unsqueeze(1).to(
+                bias.dtype), )
+        return self._merge_heads(self._attend(q, k, v, scale, biases),
+                                 x.shape)
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                scale: torch.Tensor,
+                biases: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """``softmax(cos(q, k) * scale + sum(biases)) v`` over the last two
+        axes (any leading ones); the biases broadcast to the logits."""
         dropout = self.attn_drop if self.training else 0.0
         if self.fused:
             # cos(q, k) * s = (q * s / |q|) . (k / |k|): one pass over q
             q = q * (scale / q.norm(dim=-1, keepdim=True).clamp_min(1e-12))
             k = F.normalize(k, dim=-1)
-            use_sdpa = x.is_cuda if self.use_sdpa is None else self.use_sdpa
+            use_sdpa = q.is_cuda if self.use_sdpa is None else self.use_sdpa
             if use_sdpa:
-                out = F.scaled_dot_product_attention(
-                    q, k, v, attn_mask=bias.to(q.dtype), dropout_p=dropout,
-                    scale=1.0)
-            else:
-                attn = (q @ k.transpose(-2, -1)).add_(bias.to(q.dtype))
-                attn = F.dropout(attn.softmax(dim=-1), dropout, self.training)
-                out = attn @ v
-        else:
-            attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(
-                -2, -1)
-            attn = torch.softmax(attn * scale + bias, dim=-1)
-            attn = F.dropout(attn, dropout, self.training)
-            out = attn @ v
+                attn_mask = biases[0]
+                for extra in biases[1:]:
+                    attn_mask = attn_mask + extra
+                return F.scaled_dot_product_attention(
+                    q, k, v, attn_mask=attn_mask.to(q.dtype),
+                    dropout_p=dropout, scale=1.0)
+            attn = q @ k.transpose(-2, -1)
+            for extra in biases:
+                attn.add_(extra.to(q.dtype))
+            attn = F.dropout(attn.softmax(dim=-1), dropout, self.training)
+            return attn @ v
+        attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(
+            -2, -1)
+        attn = attn * scale
+        for extra in biases:
+            attn = attn + extra
+        attn = F.dropout(torch.softmax(attn, dim=-1), dropout, self.training)
+        return attn @ v
+
+    def _merge_heads(self, out: torch.Tensor,
+                     shape: torch.Size) -> torch.Tensor:
+        """``(..., nH, N, hd)`` -> ``(B_, N, C)`` for an input of ``shape``."""
+        batch_windows, tokens, channels = shape
         out = out.reshape(batch_windows, self.num_heads, tokens, -1)
-        out = out.transpose(1, 2).reshape(batch_windows, tokens, channels)
-        return self.proj_drop(self.proj(out))
+        return out.transpose(1, 2).reshape(batch_windows, tokens, channels)
 
     def extra_repr(self) -> str:
         return (f'dim={self.dim}, num_heads={self.num_heads}, '
                 f'window_size={self.window_size}, pretrained_window_size='
-                f'{self.pretrained_window_size}, fused={self.fused}')
+                f'{self.pretrained_window_size}, fused={self.fused}, '
+                f'attn_chunk_size={self.attn_chunk_size}')

@@ -52,6 +52,8 @@ class SwinV2Block(nn.Module):
         window_clip: ``'official'``, ``'per_axis'`` or ``'pad'``.
         fused_attention: the fast attention path (else the reference),
             see :class:`WindowAttentionV2`.
+        attn_chunk_size: sequential self-attention, windows per chunk
+            (None/0: off), see :class:`WindowAttentionV2`.
     """
 
     def __init__(self,
@@ -67,7 +69,8 @@ class SwinV2Block(nn.Module):
                  drop_path: float = 0.0,
                  extra_norm: bool = False,
                  window_clip: str = 'official',
-                 fused_attention: bool = True):
+                 fused_attention: bool = True,
+                 attn_chunk_size: Optional[int] = None):
         super().__init__()
         self.window_size = tuple(window_size)
         self.shift_size = tuple(w // 2 if shift else 0
@@ -78,7 +81,7 @@ class SwinV2Block(nn.Module):
         self.attn = WindowAttentionV2(
             dim, num_heads, self.window_size, pretrained_window_size,
             qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop,
-            fused=fused_attention)
+            fused=fused_attention, attn_chunk_size=attn_chunk_size)
         self.norm1 = nn.LayerNorm(dim)
         self.drop_path = StochasticDepth(drop_path, mode='row')
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)

@@ -19,6 +19,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from visrep.checkpoint import StateDict
 from visrep.models import init_official_weights
 from visrep.registry import MODELS
+from .attention import check_attn_chunk_size
 from .block import SwinV2Block
 from .patch_merging import PatchMergingV2
 from .windows import PermuteTokens, fit_window, window_order
@@ -208,6 +209,12 @@ class SwinTransformerV2(BaseModule):
             ``'per_axis'`` (timm) or ``'pad'`` (mmpretrain ``pad_small_map``).
         fused_attention: the fast attention path (SDPA on CUDA), else the
             reference path; see :class:`.attention.WindowAttentionV2`.
+        attn_chunk_size: sequential self-attention (paper section 3.4):
+            each attention layer attends to this many windows at a time
+            and recomputes each chunk in backward, bounding its peak memory
+            by one chunk's attention matrices.  One int, or one per stage
+            (e.g. ``(16, 16, 0, 0)``: the first two stages, as the paper);
+            None or 0: off (default).  Same values and gradients.
         zero_init_post_norm: zero the weight and bias of every block's
             ``norm1``/``norm2`` at init (official ``_init_respostnorm``).
         init_cfg: mmengine init config; ``dict(type='Pretrained',
@@ -237,6 +244,7 @@ class SwinTransformerV2(BaseModule):
                  extra_norm_every_n_blocks: Optional[int] = None,
                  window_clip: str = 'official',
                  fused_attention: bool = True,
+                 attn_chunk_size: Union[None, int, Sequence] = None,
                  zero_init_post_norm: bool = True,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
@@ -252,6 +260,9 @@ class SwinTransformerV2(BaseModule):
         self.window_sizes = _per_stage(window_size, 'window_size', num_stages)
         self.pretrained_window_sizes = _per_stage(
             pretrained_window_sizes, 'pretrained_window_sizes', num_stages)
+        self.attn_chunk_sizes = tuple(
+            check_attn_chunk_size(c) for c in _per_stage(
+                attn_chunk_size, 'attn_chunk_size', num_stages))
         self.out_indices = tuple(i % num_stages for i in out_indices)
         if not self.out_indices:
             raise ValueError('out_indices is empty: name at least one stage.')
@@ -283,7 +294,8 @@ class SwinTransformerV2(BaseModule):
                     with_cp=with_cp,
                     mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop_rate,
                     attn_drop=attn_drop_rate, window_clip=window_clip,
-                    fused_attention=fused_attention))
+                    fused_attention=fused_attention,
+                    attn_chunk_size=self.attn_chunk_sizes[i]))
             self.num_features.append(dim)
             if i < num_stages - 1:
                 dim *= 2

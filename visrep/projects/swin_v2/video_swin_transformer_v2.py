@@ -49,7 +49,8 @@ class VideoSwinTransformerV2(SwinTransformerV2):
         window_clip: ``'per_axis'`` (default, Video Swin), or ``'pad'``.
         **kwargs: every other argument of :class:`SwinTransformerV2`
             (``drop_path_rate``, ``out_indices``, ``frozen_stages``,
-            ``norm_eval``, ``with_cp``, ``init_cfg``, ...).
+            ``norm_eval``, ``with_cp``, ``attn_chunk_size`` -- sequential
+            self-attention over the 3-D windows --, ``init_cfg``, ...).
 
     ``init_cfg=dict(type='Pretrained', checkpoint=...)`` and ``load_from``
     take 2-D image checkpoints (inflated) and 3-D ones alike.

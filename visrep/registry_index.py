@@ -28,6 +28,11 @@ def _registries() -> dict:
     return REGISTRIES
 
 
+def _within(module: str, package: str) -> bool:
+    """``module`` is ``package`` or one of its submodules."""
+    return module == package or module.startswith(package + '.')
+
+
 def indexed_packages() -> Dict[str, str]:
     """``{package: folder}`` of the lazily imported core and every plugin."""
     found = {}
@@ -71,7 +76,7 @@ def registry_index() -> Dict[Tuple[str, str], str]:
         if not osp.isfile(path):
             continue
         for attr, name, module in read_index(path):
-            if not (module == package or module.startswith(package + '.')):
+            if not _within(module, package):
                 raise ValueError(
                     f'{path}: {attr} {name} names module {module!r}, which is '
                     f'outside {package}. Fix: regenerate it with '
@@ -100,7 +105,7 @@ def registered_by_package() -> Dict[str, List[Tuple[str, str, str]]]:
         for name, obj in sorted(registry._module_dict.items()):
             module = getattr(obj, '__module__', '') or ''
             for package in owned:
-                if module == package or module.startswith(package + '.'):
+                if _within(module, package):
                     owned[package].append((attr, name, module))
     return owned
 
@@ -114,12 +119,11 @@ def write_indexes() -> None:
             f.write(f'# What {package} registers in the visrep scope: '
                     '<REGISTRY> <Name> <module>.\n# visrep.registry imports '
                     'only the listed module when a config asks for\n# '
-                    'visrep.<Name>.  Written by `python -m visrep.registry_index`.\n')
+                    'visrep.<Name>.  Written by `python -m '
+                    'visrep.registry_index`.\n')
             f.writelines(f'{attr} {name} {module}\n'
                          for attr, name, module in entries)
         print(f'{path}: {len(entries)} names')
-
-
 
 
 if __name__ == '__main__':

@@ -17,14 +17,12 @@ live in each plugin's test folder (``tests/<plugin>/shrinkers.py``) and
 import copy
 import functools
 import glob
-import importlib.util
 import os.path as osp
-import sys
 from typing import Callable, Dict, List, Optional
 
 from mmengine.config import Config, ConfigDict
 
-from .runs import REPO_ROOT
+from .runs import REPO_ROOT, load_script
 
 #: dataset class of a config -> the smoke config that holds its small data
 SMOKE_CONFIGS = {
@@ -56,23 +54,19 @@ def register_shrinker(backbone_type: str):
 
 
 @functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)
 def load_plugin_shrinkers() -> None:
     """Run every ``tests/<folder>/shrinkers.py`` once (they register here).
 
     The shrinkers of a plugin's backbones live with that plugin's tests, yet
     other plugins' configs train those backbones too: loading them all here
     gives every test every shrinker, with nothing to import and nothing to
-    forget.  Each file is loaded by path under a name of its own (the test
-    folders are not packages).
+    forget.  The files are loaded by path (the test folders are not
+    packages).
     """
     for path in sorted(glob.glob(osp.join(REPO_ROOT, 'tests', '*',
                                           SHRINKERS_FILE))):
-        folder = osp.basename(osp.dirname(path))
-        spec = importlib.util.spec_from_file_location(
-            f'_shrinkers_of_{folder}', path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
+        load_script(osp.relpath(path, REPO_ROOT))
 
 
 def _leaf_dataset(dataset_cfg: dict) -> dict:

@@ -132,17 +132,10 @@ def make_runner(tmp_path):
 def converter():
     """``converter(name)``: ``main`` of tools/model_converters/<name>.py,
     to run in this process."""
-    import importlib.util
-    import os.path as osp
-
-    from _helpers import REPO_ROOT
+    from _helpers.official_checkpoints import load_converter
 
     def load(name):
-        path = osp.join(REPO_ROOT, 'tools', 'model_converters', f'{name}.py')
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.main
+        return load_converter(name).main
 
     return load
 

@@ -23,7 +23,8 @@ def tiny_swin_v1(backbone: ConfigDict) -> List[int]:
     return list(TINY_SWIN_V1_CHANNELS)
 
 
-@register_ssl_shrinker('visrep.SwinTransformerV1')
+@register_ssl_shrinker('visrep.SwinTransformerV1',
+                       'visrep.MaskedSwinTransformerV1')
 def tiny_swin_v1_encoder(backbone: ConfigDict) -> int:
     """A pre-training encoder: tiny arch, last stage's channels."""
     backbone.arch = dict(TINY_SWIN_V1)

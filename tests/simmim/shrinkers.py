@@ -1,15 +1,15 @@
 """Tiny SimMIM backbones for the small-data runs, loaded by
 :func:`_helpers.small_data.load_plugin_shrinkers`.
 
-A masked encoder shrinks like the backbone it masks (whose shrinker the
-core's or Swin V2's tests register).
+A masked Swin encoder shrinks like the backbone it masks: its shrinker is
+registered beside that backbone's (``tests/models``, ``tests/swin_v2``).
 """
 from typing import List
 
 from mmengine.config import ConfigDict
 
 from _helpers.small_data import SMOKE_CROP, register_shrinker
-from _helpers.ssl_configs import SSL_BACKBONE_SHRINKERS, register_ssl_shrinker
+from _helpers.ssl_configs import register_ssl_shrinker
 
 TINY_VIT = dict(embed_dims=32, num_layers=2, num_heads=2,
                 feedforward_channels=64)
@@ -28,15 +28,3 @@ def tiny_vit_encoder(backbone: ConfigDict) -> int:
     """A pre-training encoder: tiny arch, its channels."""
     backbone.arch = dict(TINY_VIT)
     return TINY_VIT['embed_dims']
-
-
-@register_ssl_shrinker('visrep.MaskedSwinTransformerV1')
-def tiny_masked_swin_v1(backbone: ConfigDict) -> int:
-    """As the Swin V1 it masks."""
-    return SSL_BACKBONE_SHRINKERS['visrep.SwinTransformerV1'](backbone)
-
-
-@register_ssl_shrinker('visrep.MaskedSwinTransformerV2')
-def tiny_masked_swin_v2(backbone: ConfigDict) -> int:
-    """As the Swin V2 it masks."""
-    return SSL_BACKBONE_SHRINKERS['visrep.SwinTransformerV2'](backbone)

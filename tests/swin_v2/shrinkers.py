@@ -31,7 +31,8 @@ def tiny_video_swin_v2(backbone: ConfigDict) -> List[int]:
     return list(TINY_CHANNELS)
 
 
-@register_ssl_shrinker('visrep.SwinTransformerV2')
+@register_ssl_shrinker('visrep.SwinTransformerV2',
+                       'visrep.MaskedSwinTransformerV2')
 def tiny_swin_v2_encoder(backbone: ConfigDict) -> int:
     """A pre-training encoder: tiny arch, last stage's channels."""
     backbone.arch = dict(TINY_ARCH)

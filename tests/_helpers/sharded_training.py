@@ -4,7 +4,7 @@ Swin V2 classifier trained for a few AdamW steps by mmengine's
 global loss, the final parameters and the bytes each rank holds."""
 import copy
 import os
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
 import torch
@@ -13,6 +13,8 @@ import torch.multiprocessing as mp
 from mmengine.hooks import Hook
 from mmengine.runner import FlexibleRunner
 from mmpretrain.structures import DataSample
+
+from visrep.engine.activation_memory import storage_bytes
 
 from _helpers.ports import free_port
 
@@ -39,16 +41,6 @@ def _dataset() -> List[dict]:
     images = torch.rand(GLOBAL_BATCH * STEPS, 3, 32, 32, generator=g) * 255
     return [dict(inputs=image, data_samples=DataSample().set_gt_label(i % 4))
             for i, image in enumerate(images)]
-
-
-def storage_bytes(tensors: Iterable[torch.Tensor]) -> int:
-    """Bytes of the distinct storages under ``tensors`` (what this process
-    really holds, however many views share a storage)."""
-    storages = {}
-    for tensor in tensors:
-        storage = tensor.untyped_storage()
-        storages[storage.data_ptr()] = storage.nbytes()
-    return sum(storages.values())
 
 
 def optimizer_state_tensors(optimizer) -> List[torch.Tensor]:

@@ -4,6 +4,8 @@
   (``torch.autograd.graph.saved_tensors_hooks``): what a layer holds while
   the rest of the network runs.  Tensors saved inside a checkpointed region
   are recomputed in backward, so they are not kept and do not count.
+* :func:`storage_bytes` -- the bytes of the storages under some tensors
+  (parameters, optimizer state), each counted once.
 * :func:`peak_activation_bytes` -- the peak of the tensor memory a forward
   and its backward allocate, alive at once (a ``TorchDispatchMode`` sees
   every operator, the recomputation of checkpointed regions included).
@@ -29,6 +31,12 @@ def _storage_key(tensor: torch.Tensor) -> int:
 
 def _storage_bytes(tensor: torch.Tensor) -> int:
     return tensor.untyped_storage().nbytes()
+
+
+def storage_bytes(tensors: Iterable[torch.Tensor]) -> int:
+    """Bytes of the distinct storages under ``tensors`` (what a process
+    really holds, however many views share a storage)."""
+    return sum({_storage_key(t): _storage_bytes(t) for t in tensors}.values())
 
 
 def _tensors(objects: Iterable[object]) -> Sequence[torch.Tensor]:

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
 import types
@@ -45,9 +46,21 @@ def run_tool(args: Sequence[str],
     run_env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHON=sys.executable)
     run_env.update(env or {})
     command = [sys.executable, tool] if tool.endswith('.py') else ['bash', tool]
-    proc = subprocess.run(
-        command + list(args[1:]), cwd=cwd, env=run_env, timeout=timeout,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # a session of its own: on timeout the whole tree goes (a launcher's
+    # worker processes would otherwise keep running, and keep the CPUs)
+    proc = subprocess.Popen(
+        command + list(args[1:]), cwd=cwd, env=run_env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, _ = proc.communicate()
+        raise AssertionError(
+            f'{" ".join(args)} ran past {timeout:.0f} s and was killed:\n'
+            + _failure_lines(stdout) + stdout[-6000:]) from None
+    proc = subprocess.CompletedProcess(proc.args, proc.returncode, stdout)
     if check and proc.returncode != 0:
         raise AssertionError(
             f'{" ".join(args)} exited with {proc.returncode}:\n'

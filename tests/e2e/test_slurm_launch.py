@@ -20,8 +20,12 @@ pytestmark = pytest.mark.e2e
 CONFIG = osp.join(REPO_ROOT, 'configs', 'smoke', 'resnet18_small-imagenet.py')
 
 FAKE_SRUN = r'''#!/usr/bin/env bash
-# stand-in srun: takes --ntasks=N, drops the other options, runs N tasks
+# stand-in srun: takes --ntasks=N and --kill-on-bad-exit, drops the other
+# options, runs N tasks; with --kill-on-bad-exit=1 (as slurm does) a task
+# that fails stops the others, which would otherwise wait for it at the
+# rendezvous
 ntasks=1
+kill_on_bad_exit=0
 args=()
 skip=0
 for a in "$@"; do
@@ -29,7 +33,8 @@ for a in "$@"; do
   case "$a" in
     -p) skip=1 ;;  # -p PARTITION
     --ntasks=*) ntasks=${a#--ntasks=} ;;
-    --job-name=*|--gres=*|--ntasks-per-node=*|--cpus-per-task=*|--kill-on-bad-exit=*) ;;
+    --kill-on-bad-exit=*) kill_on_bad_exit=${a#--kill-on-bad-exit=} ;;
+    --job-name=*|--gres=*|--ntasks-per-node=*|--cpus-per-task=*) ;;
     *) args+=("$a") ;;
   esac
 done
@@ -40,7 +45,17 @@ for ((i = 0; i < ntasks; i++)); do
   pids+=($!)
 done
 rc=0
-for p in "${pids[@]}"; do wait "$p" || rc=1; done
+for ((i = 0; i < ntasks; i++)); do
+  if ! wait -n; then
+    rc=1
+    if [ "$kill_on_bad_exit" = 1 ]; then
+      echo "srun: a task failed; killing the others" >&2
+      kill "${pids[@]}" 2>/dev/null
+      wait
+      break
+    fi
+  fi
+done
 exit $rc
 '''
 

@@ -1,9 +1,9 @@
 """mmengine's FSDPStrategy on CPU processes (gloo), through the FlexibleRunner.
 
-Two processes under FSDP (attention and MLP units, every parameter sharded)
-train a reduced-depth Swin V2 classifier for three AdamW steps; the global
-loss of each step and the parameters afterwards equal those of one process
-with the same global batch, with and without gradient-norm clipping; each
+Two processes under FSDP (one unit per Swin V2 block, every parameter
+sharded) train a reduced-depth Swin V2 classifier for three AdamW steps; the
+global loss of each step and the parameters afterwards equal those of one
+process with the same global batch, with and without gradient-norm clipping; each
 rank holds at most 0.55x of the parameter and AdamW-state bytes; a
 checkpoint saved and resumed restores the optimizer state.  What mmengine's
 strategy needed for that is :mod:`visrep.compat.fsdp_strategy`: ``device_id``
@@ -24,20 +24,14 @@ from visrep.compat.fsdp_strategy import (clip_by_global_norm,
 from _helpers.sharded_training import (GLOBAL_BATCH, WORLD,
                                        assert_trains_like, run_forked, train)
 
-#: Modules that get their own FSDP unit: every attention and MLP of the
-#: blocks (the rest is in the root unit).  A whole block cannot be one: the
-#: stage runs it through ``block.forward_windows``, not ``forward``, so
-#: FSDP would not gather its parameters.
-OWN_UNITS = ('WindowAttentionV2', 'Mlp')
-
-#: mmengine's FSDPStrategy as a config writes it; 'full' state dicts are
-#: gathered on rank 0 (mmengine's preset, which offloads to the CPU).
+#: mmengine's FSDPStrategy as a config writes it: one FSDP unit per Swin V2
+#: block (the rest in the root unit); 'full' state dicts are gathered on
+#: rank 0 (mmengine's preset, which offloads to the CPU).
 FSDP_STRATEGY = dict(
     type='FSDPStrategy',
     state_dict_cfg='full',
     model_wrapper=dict(auto_wrap_policy=dict(
-        type='torch.distributed.fsdp.wrap.lambda_auto_wrap_policy',
-        lambda_fn=lambda module: type(module).__name__ in OWN_UNITS)))
+        type='visrep.swin_v2_block_wrap_policy')))
 
 
 def _resume_restores_the_optimizer(runner: FlexibleRunner) -> bool:
@@ -100,3 +94,41 @@ def test_clip_grad_arguments_fsdp_cannot_take_are_named():
     root = FSDP.__new__(FSDP)  # the type is what is checked
     with pytest.raises(ValueError, match=r"clip_grad has \['foreach'\]"):
         clip_by_global_norm(wrapper, root)
+
+
+#: weight decay on weights only: mmengine's constructor decides by shape
+NO_DECAY_ON_NORMS_AND_BIASES = dict(
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
+                       flat_decay_mult=0.0))
+
+
+def _decay_by_name(runner) -> dict:
+    """Each parameter's weight decay, by its unwrapped name."""
+    from visrep.compat.fsdp_strategy import _plain_name
+    names = {id(p): _plain_name(n).removeprefix('module.')
+             for n, p in runner.model.named_parameters()}
+    return {names[id(p)]: group['weight_decay']
+            for group in runner.optim_wrapper.optimizer.param_groups
+            for p in group['params']}
+
+
+def _decay_worker(rank: int, work_dir: str, out: str) -> None:
+    runner, _ = train(work_dir, 'pytorch', GLOBAL_BATCH // WORLD,
+                      strategy=FSDP_STRATEGY, steps=1,
+                      optim_wrapper=NO_DECAY_ON_NORMS_AND_BIASES)
+    if rank == 0:
+        torch.save(_decay_by_name(runner), out)
+
+
+def test_shape_rules_of_the_optimizer_see_unsharded_parameters(tmp_path):
+    # under FSDP every parameter is a 1-D shard: a constructor deciding by
+    # shape took every weight for a norm or bias and dropped its decay
+    one, _ = train(str(tmp_path / 'one'), 'none', GLOBAL_BATCH, steps=1,
+                   optim_wrapper=NO_DECAY_ON_NORMS_AND_BIASES)
+    expected = _decay_by_name(one)
+    decayed = {n for n, wd in expected.items() if wd > 0}
+    assert decayed and len(decayed) < len(expected)  # both kinds present
+    out = str(tmp_path / 'decay.pth')
+    run_forked(_decay_worker, str(tmp_path / 'fsdp'), out)
+    assert torch.load(out) == expected

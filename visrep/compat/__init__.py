@@ -6,26 +6,30 @@ Installed files are never edited; each fix is a small, documented patch of
 one mechanism, applied once when :mod:`visrep` is imported (every plugin
 imports it through :mod:`visrep.registry`).
 
-================================  ============================================
-module                            fixes
-================================  ============================================
-:mod:`.weights_only_load`         torch>=2.6 ``weights_only`` loading of
-                                  mmengine checkpoints (resume, ``load_from``)
-:mod:`.mmaction_drn`              mmaction2 1.2.0 ships without
-                                  ``models/localizers/drn`` (import fails)
-:mod:`.numpy_aliases`             names removed by NumPy 2 used at run time
-:mod:`.mmengine_config`           frozen stdlib modules in lazy-import configs
-                                  (Python >= 3.11)
-:mod:`.distributed`               distributed launch without CUDA (gloo)
-:mod:`.fsdp_strategy`                  mmengine's ``FSDPStrategy`` without CUDA
-                                  (FSDP of CPU modules)
-:mod:`.mmengine_test_json`        every rank writing the same test-metrics
-                                  json at once (``dist_test.sh``)
-:mod:`.load_state_dict_adapters`  mmengine's ``load_state_dict`` gives a
-                                  module no way to read foreign checkpoint
-                                  keys: it now runs the models'
-                                  ``adapt_state_dict`` first
-================================  ============================================
+==================================  ===========================================
+module                              fixes
+==================================  ===========================================
+:mod:`.weights_only_load`           torch>=2.6 ``weights_only`` loading of
+                                    mmengine checkpoints (resume,
+                                    ``load_from``)
+:mod:`.mmaction_drn`                mmaction2 1.2.0 ships without
+                                    ``models/localizers/drn`` (import fails)
+:mod:`.numpy_aliases`               names removed by NumPy 2 used at run time
+:mod:`.mmengine_config`             frozen stdlib modules in lazy-import
+                                    configs (Python >= 3.11)
+:mod:`.distributed`                 distributed launch without CUDA (gloo)
+:mod:`.fsdp_strategy`               mmengine's ``FSDPStrategy`` without CUDA
+                                    (FSDP of CPU modules)
+:mod:`.zero_redundancy_checkpoint`  ZeRO-1 checkpoints on several ranks (the
+                                    rank-0-only saving hung in the optimizer
+                                    state consolidation)
+:mod:`.mmengine_test_json`          every rank writing the same test-metrics
+                                    json at once (``dist_test.sh``)
+:mod:`.load_state_dict_adapters`    mmengine's ``load_state_dict`` gives a
+                                    module no way to read foreign checkpoint
+                                    keys: it now runs the models'
+                                    ``adapt_state_dict`` first
+==================================  ===========================================
 
 :mod:`.import_hooks` is the mechanism two of them use (post-import
 callbacks, stand-ins for modules a package failed to ship).
@@ -34,7 +38,7 @@ import warnings
 
 from . import (distributed, fsdp_strategy, load_state_dict_adapters,
                mmaction_drn, mmengine_config, mmengine_test_json,
-               numpy_aliases, weights_only_load)
+               numpy_aliases, weights_only_load, zero_redundancy_checkpoint)
 
 _applied = False
 
@@ -54,6 +58,7 @@ def apply() -> None:
     weights_only_load.install()
     distributed.install()
     fsdp_strategy.install()
+    zero_redundancy_checkpoint.install()
     mmengine_test_json.install()
     load_state_dict_adapters.install()
     _applied = True

@@ -1,6 +1,6 @@
 """mmengine's ``FSDPStrategy``: CPU processes (gloo), clipping and resuming.
 
-Four changes to mmengine 0.10.7's strategy; the wrapping, optimizer
+Five changes to mmengine 0.10.7's strategy; the wrapping, optimizer
 sharding and the rest of the state-dict handling run unchanged.
 
 Without CUDA (torch's FSDP trains CPU modules over gloo; launch is
@@ -24,6 +24,15 @@ On any device:
   update differs from unsharded training.  The wrapper now clips through
   the root's ``FullyShardedDataParallel.clip_grad_norm_``, which reduces the
   norm over the ranks.
+* the optimizer was built on the wrapped model, whose parameters (with
+  ``use_orig_params=True``, mmengine's default) are 1-D views of each rank's
+  shard.  Constructors that decide by shape -- ``paramwise_cfg``'s
+  ``norm_decay_mult``/``flat_decay_mult``, the layer-wise constructors that
+  exempt 1-D parameters from weight decay -- then took every weight for a
+  bias: with 2 ranks no parameter of a Swin V2 had weight decay.  A config
+  ``optim_wrapper`` is now built on the model before wrapping, where the
+  shapes are the real ones, and its parameter groups are moved by name to
+  the wrapped model's parameters.
 * resuming (``--resume``) calls ``FSDP.optim_state_dict_to_load`` with the
   arguments of torch 2.0, ``(state_dict, model, optimizer)``; since torch
   2.1 it is ``(model, optimizer, state_dict)``, and the old order fails
@@ -114,9 +123,104 @@ def _global_norm_clipping(build_optim_wrapper):
 
     @functools.wraps(build_optim_wrapper)
     def patched(self, optim_wrapper, model=None):
-        built = build_optim_wrapper(self, optim_wrapper, model)
+        prebuilt = getattr(self, '_visrep_prebuilt', None)
+        if prebuilt is not None and prebuilt[0] is optim_wrapper:
+            _, built, group_names = prebuilt
+            move_groups_to(built, group_names, model)
+        else:
+            built = build_optim_wrapper(self, optim_wrapper, model)
         clip_by_global_norm(built, model)
         return built
+
+    return patched
+
+
+_WRAPPED_NAME_PARTS = ('_fsdp_wrapped_module.', '_checkpoint_wrapped_module.')
+
+
+def _plain_name(name: str) -> str:
+    for part in _WRAPPED_NAME_PARTS:
+        name = name.replace(part, '')
+    return name
+
+
+def _needs_constructor(optim_wrapper) -> bool:
+    """A config ``optim_wrapper`` that mmengine builds with a constructor
+    (not a built wrapper, optimizer or a dict of built wrappers)."""
+    from torch.optim import Optimizer
+    if not isinstance(optim_wrapper, dict):
+        return False
+    optimizer = optim_wrapper.get('optimizer')
+    if isinstance(optimizer, Optimizer):
+        return False
+    return optimizer is not None or 'constructor' in optim_wrapper
+
+
+def build_before_wrapping(optim_wrapper: dict, model: torch.nn.Module):
+    """``optim_wrapper`` (a config) built on the unwrapped ``model``, with
+    the defaults mmengine's ``FSDPStrategy`` adds to it, and the names of
+    each group's parameters."""
+    import copy
+
+    from mmengine.optim import AmpOptimWrapper, build_optim_wrapper
+    cfg = copy.deepcopy(optim_wrapper)
+    cfg.setdefault('type', 'OptimWrapper')
+    if cfg['type'] in ('AmpOptimWrapper', AmpOptimWrapper):
+        cfg.setdefault('use_fsdp', True)
+    built = build_optim_wrapper(model, cfg)
+    names = {id(p): name for name, p in model.named_parameters()}
+    group_names = [[names[id(p)] for p in group['params']]
+                   for wrapper in _optim_wrappers(built)
+                   for group in wrapper.optimizer.param_groups]
+    return built, group_names
+
+
+def move_groups_to(built, group_names, model: torch.nn.Module) -> None:
+    """Point each group of ``built``'s optimizers (no state yet) at the
+    wrapped ``model``'s parameters of the same names; every group option
+    stays."""
+    params = {_plain_name(name): p for name, p in model.named_parameters()}
+    names = iter(group_names)
+    for wrapper in _optim_wrappers(built):
+        optimizer = wrapper.optimizer
+        if optimizer.state:
+            raise RuntimeError('FSDPStrategy: the optimizer stepped before '
+                               'the model was wrapped')
+        for group in optimizer.param_groups:
+            wanted = next(names)
+            missing = [n for n in wanted if n not in params]
+            if missing:
+                raise RuntimeError(
+                    f'FSDPStrategy: the wrapped model has no parameter '
+                    f'{missing[0]!r} to optimize (of {len(missing)} missing); '
+                    'set strategy.model_wrapper.use_orig_params=True '
+                    '(mmengine\'s default) so that FSDP keeps the original '
+                    'parameter names.')
+            group['params'] = [params[n] for n in wanted]
+
+
+def _optimizer_before_wrapping(prepare):
+
+    @functools.wraps(prepare)
+    def patched(self, model, *, optim_wrapper=None, **kwargs):
+        self._visrep_optim_cfg = optim_wrapper
+        self._visrep_prebuilt = None
+        try:
+            return prepare(self, model, optim_wrapper=optim_wrapper, **kwargs)
+        finally:
+            self._visrep_optim_cfg = self._visrep_prebuilt = None
+
+    return patched
+
+
+def _build_on_unwrapped(wrap_model):
+
+    @functools.wraps(wrap_model)
+    def patched(self, model):
+        cfg = getattr(self, '_visrep_optim_cfg', None)
+        if _needs_constructor(cfg):
+            self._visrep_prebuilt = (cfg, *build_before_wrapping(cfg, model))
+        return wrap_model(self, model)
 
     return patched
 
@@ -136,7 +240,9 @@ def install() -> None:
         return
     if FSDPStrategy.__dict__.get('__visrep_patched__', False):
         return
-    FSDPStrategy._wrap_model = _cpu_wrap_model(FSDPStrategy._wrap_model)
+    FSDPStrategy.prepare = _optimizer_before_wrapping(FSDPStrategy.prepare)
+    FSDPStrategy._wrap_model = _build_on_unwrapped(
+        _cpu_wrap_model(FSDPStrategy._wrap_model))
     FSDPStrategy._init_state_dict_cfg = _no_offload_on_cpu(
         FSDPStrategy._init_state_dict_cfg)
     FSDPStrategy.build_optim_wrapper = _global_norm_clipping(

@@ -132,20 +132,24 @@ class SwinV2Block(nn.Module):
             x = self.norm3(x)
         return x
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: ``(B, *spatial, C)``, channels last."""
-        return self._residuals(x, self._window_attention(x))
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None,
+                window: Optional[Tuple[int, ...]] = None) -> torch.Tensor:
+        """The block on a raster map, or on tokens in window order.
 
-    def forward_windows(self, tokens: torch.Tensor,
-                        mask: Optional[torch.Tensor],
-                        window: Tuple[int, ...]) -> torch.Tensor:
-        """The same block on tokens already in this block's window order.
-
-        ``tokens``: ``(B, L, C)``, the (shifted) windows one after another;
-        ``mask``: their shift mask.  Everything but attention is per token,
-        so the result stays in window order (see ``SwinV2Stage``).
+        Without ``window``: ``x`` is ``(B, *spatial, C)``, channels last.
+        With ``window``: ``x`` is ``(B, L, C)``, this block's (shifted)
+        windows one after another, and ``mask`` their shift mask (None
+        without shift).  Everything but attention is per token, so the
+        result stays in window order (see ``SwinV2Stage``).  Both go through
+        the module call, so a wrapper of the block (FSDP's per-block unit,
+        activation checkpointing) sees every use.
         """
-        batch, length, channels = tokens.shape
-        windows = tokens.view(-1, math.prod(window), channels)
+        if window is None:
+            if mask is not None:
+                raise ValueError('SwinV2Block: mask is for tokens in window '
+                                 'order; pass window= with it.')
+            return self._residuals(x, self._window_attention(x))
+        batch, length, channels = x.shape
+        windows = x.view(-1, math.prod(window), channels)
         attn = self.attn(windows, mask=mask, window=window)
-        return self._residuals(tokens, attn.view(batch, length, channels))
+        return self._residuals(x, attn.view(batch, length, channels))

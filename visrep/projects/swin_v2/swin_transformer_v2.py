@@ -139,7 +139,9 @@ class SwinV2Stage(nn.Module):
         self._plans[key] = plan
         return plan
 
-    def _run(self, block, *args):
+    def _run(self, block: nn.Module, *args):
+        """``block(*args)``, checkpointed with ``with_cp``: always the module
+        call, so a wrapped block (an FSDP unit) gathers its parameters."""
         if self.with_cp and args[0].requires_grad:
             return cp.checkpoint(block, *args, use_reentrant=False)
         return block(*args)
@@ -156,7 +158,7 @@ class SwinV2Stage(nn.Module):
         for block, (gather, mask, window) in zip(self.blocks, steps):
             if gather is not None:
                 tokens = PermuteTokens.apply(tokens, *gather)
-            tokens = self._run(block.forward_windows, tokens, mask, window)
+            tokens = self._run(block, tokens, mask, window)
         if back is not None:
             tokens = PermuteTokens.apply(tokens, *back)
         return tokens.view(shape)

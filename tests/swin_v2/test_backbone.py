@@ -329,3 +329,17 @@ def test_eval_position_bias_cache_follows_weight_changes():
     assert torch.equal(third, fresh.position_bias().detach())
     # with gradients it is computed anew and carries them
     assert attn.position_bias().requires_grad
+
+
+def test_training_mode_frees_the_eval_position_bias_cache():
+    """The no-grad cache (num_heads * N * N per block) is not carried from a
+    validation run into training."""
+    model = SwinTransformerV2(arch=dict(embed_dims=16, depths=(2, 2),
+                                        num_heads=(2, 4)),
+                              img_size=32, window_size=4).eval()
+    with torch.no_grad():
+        model(torch.rand(1, 3, 32, 32))
+    attns = [block.attn for block in model.all_blocks()]
+    assert all(attn._eval_bias is not None for attn in attns)
+    model.train()
+    assert all(attn._eval_bias is None for attn in attns)

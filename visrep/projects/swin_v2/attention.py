@@ -177,6 +177,15 @@ class WindowAttentionV2(nn.Module):
             self._eval_bias = (key, weights, bias)
         return bias
 
+    def train(self, mode: bool = True):
+        """Back to training drops the no-grad bias cache: it holds
+        ``num_heads * N * N`` values per block (for SwinV2-G at 640 px,
+        window 40, about 27 GB over the 42 blocks of stage 3) that training
+        never reads."""
+        if mode:
+            self._eval_bias = None
+        return super().train(mode)
+
     # ------------------------------------------------------------ forward
     def _qkv(self, x: torch.Tensor):
         if self.q_bias is None:

@@ -9,17 +9,12 @@ shards only the optimizer state: the parameters stay replicated).
 """
 import torch
 
-from _helpers.sharded_training import (GLOBAL_BATCH, WORLD,
-                                       assert_trains_like, run_forked, train)
-
-ZERO_ADAMW = dict(type='ZeroRedundancyOptimizer', optimizer_type='AdamW',
-                  lr=1e-3, weight_decay=0.05)
+from _helpers.sharded_training import (CPU_DDP, GLOBAL_BATCH, WORLD,
+                                       ZERO_ADAMW, assert_trains_like,
+                                       run_forked, train)
 
 #: plain DDP; on CPU through our wrapper without ``device_ids``
-DDP_STRATEGY = dict(
-    type='DDPStrategy',
-    model_wrapper=dict(type='visrep.CPUDistributedDataParallel',
-                       broadcast_buffers=False))
+DDP_STRATEGY = dict(type='DDPStrategy', model_wrapper=CPU_DDP)
 
 
 def _worker(rank: int, work_dir: str, out: str) -> None:

@@ -54,7 +54,6 @@ def register_shrinker(backbone_type: str):
 
 
 @functools.lru_cache(maxsize=None)
-@functools.lru_cache(maxsize=None)
 def load_plugin_shrinkers() -> None:
     """Run every ``tests/<folder>/shrinkers.py`` once (they register here).
 

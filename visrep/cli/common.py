@@ -17,6 +17,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import print_log
 
 import visrep  # noqa: F401  (compatibility layer)
+from visrep.compat import mmengine_package_configs as package_configs
 from .config_checks import ConfigError, strategy_class
 
 #: default_scope -> (package, pip distribution)
@@ -55,6 +56,12 @@ def finish_args(args: argparse.Namespace) -> argparse.Namespace:
 
 def load_config(args: argparse.Namespace) -> Config:
     """Config file + ``--cfg-options`` + ``--launcher`` + ``--work-dir``."""
+    if package_configs.is_package_config(args.config):
+        # `visrep::swin_v2/x.py`: the shipped config (visrep/.mim/configs)
+        try:
+            args.config = package_configs.resolve_config(args.config)
+        except FileNotFoundError as error:
+            raise ConfigError(str(error)) from None
     if not osp.isfile(args.config):
         raise ConfigError(f'config file {args.config!r} does not exist.')
     cfg = Config.fromfile(args.config)

@@ -17,6 +17,10 @@ module                              fixes
 :mod:`.numpy_aliases`               names removed by NumPy 2 used at run time
 :mod:`.mmengine_config`             frozen stdlib modules in lazy-import
                                     configs (Python >= 3.11)
+:mod:`.mmengine_package_configs`    ``visrep::<path>`` config names
+                                    (``_base_``, ``Config.fromfile``,
+                                    ``mmengine.hub.get_config``): mmengine
+                                    knows only OpenMMLab packages
 :mod:`.distributed`                 distributed launch without CUDA (gloo)
 :mod:`.fsdp_strategy`               mmengine's ``FSDPStrategy`` without CUDA
                                     (FSDP of CPU modules)
@@ -37,8 +41,9 @@ callbacks, stand-ins for modules a package failed to ship).
 import warnings
 
 from . import (distributed, fsdp_strategy, load_state_dict_adapters,
-               mmaction_drn, mmengine_config, mmengine_test_json,
-               numpy_aliases, weights_only_load, zero_redundancy_checkpoint)
+               mmaction_drn, mmengine_config, mmengine_package_configs,
+               mmengine_test_json, numpy_aliases, weights_only_load,
+               zero_redundancy_checkpoint)
 
 _applied = False
 
@@ -55,6 +60,7 @@ def apply() -> None:
     mmaction_drn.install()
     numpy_aliases.install()
     mmengine_config.install()
+    mmengine_package_configs.install()
     weights_only_load.install()
     distributed.install()
     fsdp_strategy.install()

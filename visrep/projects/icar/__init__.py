@@ -17,6 +17,7 @@ from .distributed import shard_indices
 from .hf_text_encoder import HFTextEncoder
 from .hooks import ICARClassNamesHook, ICARPrototypeInitHook
 from .icar import ICAR
+from .inferencers import install as _install_inferencers
 from .metrics import MeanPerClassAccuracy, VOC07ElevenPointMAP, eleven_point_ap
 from .seg_head import TextFCNHead, TextUPerHead
 from .templates import TEMPLATE_SETS, resolve_templates
@@ -34,3 +35,7 @@ __all__ = [
     'eleven_point_ap', 'image_text_contrastive_loss', 'load_class_names',
     'load_descriptions', 'masked_mean', 'resolve_templates', 'shard_indices'
 ]
+
+# the toolkits' inferencers run no hooks: give iCAR's text classifiers the
+# classes tools/test.py gives them (see inferencers.py)
+_install_inferencers()

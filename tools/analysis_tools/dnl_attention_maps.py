@@ -34,6 +34,8 @@ import torch.nn.functional as F  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 
 import visrep  # noqa: E402,F401  (compatibility layer first)
+from visrep.cli.model_builder import (build_config_model,  # noqa: E402
+                                     load_for_inference)
 from visrep.projects.dnl import DNLBlock, unary_weights, whiten  # noqa: E402
 
 Point = Tuple[float, float]
@@ -97,15 +99,8 @@ def find_dnl_block(model: torch.nn.Module,
 
 def build_model(cfg: Config, checkpoint: str, device: str) -> torch.nn.Module:
     """The config's model with the checkpoint's weights, in eval mode."""
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.runner import load_checkpoint
-    init_default_scope(cfg.get('default_scope', 'mmengine'))
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    return model.to(device).eval()
+    model = build_config_model(cfg, default_scope='mmengine')
+    return load_for_inference(model, checkpoint, device)
 
 
 def test_pipeline_cfg(cfg: Config) -> list:

@@ -27,6 +27,8 @@ import torch.nn.functional as F  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 
 import visrep  # noqa: E402,F401  (compatibility layer first)
+from visrep.cli.model_builder import (build_config_model,  # noqa: E402
+                                     load_for_inference)
 
 #: the grey that masked patches are shown in
 MASK_GREY = 0.5
@@ -77,18 +79,11 @@ def pipeline_cfg(cfg: Config,
 
 def build_model(cfg: Config, checkpoint: str, device: str) -> torch.nn.Module:
     """The config's model with the checkpoint's weights, in eval mode."""
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.runner import load_checkpoint
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
+    model = build_config_model(cfg, default_scope='mmpretrain')
     if not all(hasattr(model, m) for m in ('backbone', 'neck')):
         raise SystemExit(f'{type(model).__name__} has no backbone + neck '
                          'decoder: pass a SimMIM pre-training config.')
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    return model.to(device).eval()
+    return load_for_inference(model, checkpoint, device)
 
 
 def load_batch(cfg: Config, images: Sequence[str], seed: int,

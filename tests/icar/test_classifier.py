@@ -184,6 +184,23 @@ def test_test_class_list_is_separate_from_the_training_one():
     assert head.eval()(torch.randn(2, 16)).shape == (2, 4)
 
 
+def test_evaluation_classes_from_the_dataset_leave_the_training_ones():
+    """Filling a dataset-class classifier's evaluation list, as
+    ICARClassNamesHook does before validation, gives it a test list of its
+    own: the training list keeps its names."""
+    from visrep.projects.icar.text_classifier import dataset_eval_class_texts
+    head = TextCosineClassifier(TEXT, dict(description_mode='name'))
+    head.class_text.set_classes(NAMES)  # before_train
+    targets = dataset_eval_class_texts(head)
+    assert len(targets) == 1
+    targets[0].set_classes(['hen', 'cock', 'ostrich', 'stingray'])
+    assert head.class_text.names == list(NAMES)
+    assert head.test_class_text.names == ['hen', 'cock', 'ostrich',
+                                          'stingray']
+    assert head.train()(torch.randn(2, 16)).shape == (2, len(NAMES))
+    assert head.eval()(torch.randn(2, 16)).shape == (2, 4)
+
+
 def test_contrastive_loss_equals_the_written_out_formula():
     torch.manual_seed(0)
     image, text = torch.randn(5, 8), torch.randn(5, 8)

@@ -1,5 +1,4 @@
 """Hooks: class lists from the datasets, class-prototype initialisation."""
-import copy
 from typing import List, Optional
 
 import torch
@@ -10,7 +9,7 @@ from mmengine.model import is_model_wrapper
 
 from visrep.registry import HOOKS
 from .datasets import unwrap_dataset
-from .text_classifier import TextCosineClassifier
+from .text_classifier import dataset_eval_class_texts, text_classifiers
 
 
 def _model(runner):
@@ -44,7 +43,7 @@ class ICARClassNamesHook(Hook):
 
     def before_train(self, runner) -> None:
         names = None
-        for head in self._classifiers(runner):
+        for head in text_classifiers(_model(runner)):
             if head.class_text.from_dataset:
                 names = names or _dataset_classes(runner.train_dataloader,
                                                   'training')
@@ -52,24 +51,15 @@ class ICARClassNamesHook(Hook):
 
     def _eval(self, runner, loader) -> None:
         names = None
-        for head in self._classifiers(runner):
-            target = head.test_class_text
-            if target is None and head.class_text.from_dataset:
-                target = head.test_class_text = copy.copy(head.class_text)
-            if target is not None and target.from_dataset:
-                names = names or _dataset_classes(loader, 'evaluation')
-                target.set_classes(names)
+        for target in dataset_eval_class_texts(_model(runner)):
+            names = names or _dataset_classes(loader, 'evaluation')
+            target.set_classes(names)
 
     def before_val_epoch(self, runner) -> None:
         self._eval(runner, runner.val_loop.dataloader)
 
     def before_test_epoch(self, runner) -> None:
         self._eval(runner, runner.test_loop.dataloader)
-
-    @staticmethod
-    def _classifiers(runner) -> List[TextCosineClassifier]:
-        return [m for m in _model(runner).modules()
-                if isinstance(m, TextCosineClassifier)]
 
 
 @HOOKS.register_module()

@@ -32,17 +32,12 @@ from torch import nn
 from visrep.compat.import_hooks import when_imported
 from .datasets import unwrap_dataset
 from .icar import ICAR
-from .text_classifier import TextCosineClassifier
+from .text_classifier import dataset_eval_class_texts, text_classifiers
 
 #: the modules whose ``BaseInferencer.__call__`` is wrapped
 INFERENCER_BASES = ('mmengine.infer.infer', 'mmpretrain.apis.base')
 
 _WRAPPED = '_visrep_icar_prepares'
-
-
-def text_classifiers(model: nn.Module) -> List[TextCosineClassifier]:
-    """The text classifiers of ``model`` (iCAR's heads and classifier)."""
-    return [m for m in model.modules() if isinstance(m, TextCosineClassifier)]
 
 
 def needs_dataset_classes(model: nn.Module) -> bool:
@@ -59,12 +54,8 @@ def fill_eval_classes(model: nn.Module, names: Sequence[str]) -> None:
     """Give the evaluation class list ``names`` to every text classifier of
     ``model`` that takes its classes from the dataset, as
     ``ICARClassNamesHook`` does before testing."""
-    for head in text_classifiers(model):
-        target = head.test_class_text
-        if target is None and head.class_text.from_dataset:
-            target = head.test_class_text = copy.copy(head.class_text)
-        if target is not None and target.from_dataset \
-                and target.names is None:
+    for target in dataset_eval_class_texts(model):
+        if target.names is None:
             target.set_classes(names)
 
 

@@ -13,6 +13,7 @@ with gradient.  Templates are drawn from a generator seeded by
 ``(seed, step)`` for all N classes on every rank, so the sampled prompts do
 not depend on the number of processes.
 """
+import copy
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -191,6 +192,27 @@ class TextCosineClassifier(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Cosine logits of ``features (..., D)`` over the current classes."""
         return cosine_logits(features, self.weights(), self.logit_scale())
+
+
+def text_classifiers(model: nn.Module) -> List[TextCosineClassifier]:
+    """The text classifiers of ``model`` (iCAR's heads and classifier)."""
+    return [m for m in model.modules() if isinstance(m, TextCosineClassifier)]
+
+
+def dataset_eval_class_texts(model: nn.Module) -> List[ClassTextSet]:
+    """The class lists that evaluation fills from the dataset: each text
+    classifier's ``test_class_text`` where it takes its classes from the
+    dataset; a classifier without one whose training list does gets a copy
+    of it as ``test_class_text`` (so evaluation never renames the training
+    classes)."""
+    targets = []
+    for head in text_classifiers(model):
+        target = head.test_class_text
+        if target is None and head.class_text.from_dataset:
+            target = head.test_class_text = copy.copy(head.class_text)
+        if target is not None and target.from_dataset:
+            targets.append(target)
+    return targets
 
 
 def build_head_classifier(cfg: dict, num_classes: Optional[int],

@@ -1,7 +1,10 @@
 """visrep: seven visual-representation papers as OpenMMLab plugins.
 
 Install with ``bash tools/setup_env.sh`` (it pins the whole stack, builds
-mmcv with its ops and installs this repo in editable mode).  The package
+mmcv with its ops and installs this repo in editable mode), or into an
+existing environment with ``pip install visrep[det,seg,...]``: the core
+requires ranges (requirements/runtime.txt), each toolkit and plugin need is
+an extra (requirements/<extra>.txt), see :data:`EXTRAS`.  The package
 carries configs/, tools/ and model-index.yml as visrep/.mim/ (``visrep::``
 config names, ``mim train visrep ...``): see :class:`BuildPyWithMim`.
 """
@@ -24,6 +27,21 @@ def read_requirements(name):
     with open(osp.join(HERE, 'requirements', name)) as f:
         lines = (re.sub(r'#.*', '', line).strip() for line in f)
         return [line for line in lines if line]
+
+
+#: extra -> requirements/<extra>.txt; ``all`` is every toolkit/plugin extra
+#: (the visualisation backends tb and wandb stay separate).  The importable
+#: modules behind each extra are listed in visrep/extras.py.
+EXTRAS = ('det', 'seg', 'cls', 'video', 'icar', 'simmim', 'tb', 'wandb',
+          'tests')
+ALL_EXTRAS = ('det', 'seg', 'cls', 'video', 'icar', 'simmim')
+
+
+def extras_require():
+    extras = {name: read_requirements(f'{name}.txt') for name in EXTRAS}
+    extras['all'] = sorted({req for name in ALL_EXTRAS
+                            for req in extras[name]})
+    return extras
 
 
 def read_version():
@@ -93,11 +111,12 @@ setup(
     # which module registers which name (read by visrep.registry_index)
     package_data={'visrep.models': ['registered.txt'],
                   'visrep.projects': ['*/registered.txt']},
-    python_requires='>=3.8',
-    # torch, torchvision and mmcv (built with ops) come from
-    # requirements/{torch,mmcv}.txt through tools/setup_env.sh
+    # the tested NumPy 2.4, SciPy 1.17, matplotlib 3.11 and Pillow 13 need
+    # Python 3.11 (torch 2.13 needs 3.10)
+    python_requires='>=3.11',
     install_requires=read_requirements('runtime.txt'),
-    extras_require={'tests': read_requirements('tests.txt')},
+    extras_require=extras_require(),
     license='Apache-2.0',
+    license_files=['LICENSE'],
     cmdclass={'build_py': BuildPyWithMim},
 )

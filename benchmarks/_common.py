@@ -132,3 +132,32 @@ def machine(device: str = 'cpu') -> str:
     except OSError:
         pass
     return f'{model}, {torch.get_num_threads()} threads'
+
+
+def gemm_rate(dtype: torch.dtype, device: str = 'cpu', size: int = 4096,
+              repeats: int = 3) -> float:
+    """The machine's matrix-multiply rate in FLOP/s: the best of ``repeats``
+    ``size x size`` products (``2 * size**3`` FLOPs each) after one warm-up,
+    the ceiling that a GEMM-bound model cannot pass."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    torch.mm(a, b)
+    best = float('inf')
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def forward_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """FLOPs of one forward on ``x``, counted by mmengine's ``FlopAnalyzer``
+    (one multiply-add counts 1, as mmengine and the papers' tables count:
+    multiply by 2 for the FLOPs a GEMM rate counts)."""
+    from mmengine.analysis import FlopAnalyzer
+    analyzer = FlopAnalyzer(model, (x, ))
+    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    with torch.no_grad():
+        return int(analyzer.total())

@@ -19,7 +19,15 @@ registered with the tracker as external state).
 
     python benchmarks/cbn_speed.py [--model r50|r50-fpn|both] [--batch 2]
         [--size 224 | --size 800 1344] [--buffer-num 3] [--rounds 7]
-        [--device cpu|cuda] [--breakdown STEPS]
+        [--device cpu|cuda] [--pair] [--clock wall|cpu] [--breakdown STEPS]
+
+``--pair`` adds ``CBN-pair``: the same CBN model with
+``dnu_in_backward=True`` (``d nu/dW`` stacked with the weight gradient in
+the convolution's backward, ``visrep/projects/cbn/fast/conv_pair.py``),
+timed in the same rounds.  ``--clock cpu`` times the steps in process CPU
+time (``time.process_time``) instead of wall time: on a shared machine it
+leaves out the time other tenants hold the cores (run it with
+``OMP_NUM_THREADS=1``: spinning worker threads count as CPU time).
 
 ``--breakdown STEPS`` (CPU) then runs STEPS more CBN steps with timers
 around the layer's parts (``_common.call_times``) and prints
@@ -27,6 +35,7 @@ the host time per step of each, as a fraction of BN's step: where CBN's
 extra time goes.
 """
 import argparse
+import time
 
 import torch
 from torch import nn
@@ -38,6 +47,7 @@ from _common import (alternating_times, call_times, machine,
 NORMS = {
     'BN': dict(type='BN', requires_grad=True),
     'CBN': None,  # filled from --buffer-num
+    'CBN-pair': None,  # the same, d nu/dW in the conv backward (--pair)
     'GN': dict(type='GN', num_groups=32, requires_grad=True),
 }
 
@@ -97,12 +107,25 @@ class Runner:
 
 
 def step_times(runners: dict, args) -> dict:
-    """Seconds per step of every round; the warm-up also fills the CBN
-    windows."""
-    return alternating_times({n: r.step for n, r in runners.items()},
+    """Seconds per step of every round (wall or process CPU time,
+    ``--clock``); the warm-up also fills the CBN windows."""
+    cpu = {name: [] for name in runners}
+
+    def timed(name, step):
+        def run():
+            start = time.process_time()
+            step()
+            cpu[name].append(time.process_time() - start)
+        return run
+
+    wall = alternating_times({n: timed(n, r.step)
+                              for n, r in runners.items()},
                              args.rounds, args.device,
                              warmup=args.buffer_num + 2,
                              desc=f'{args.model} rounds')
+    if args.clock == 'wall':
+        return wall
+    return {name: times[-args.rounds:] for name, times in cpu.items()}
 
 
 def peak_memory_mib(runner: Runner, args) -> float:
@@ -116,14 +139,19 @@ def peak_memory_mib(runner: Runner, args) -> float:
 #: the official algorithm's weight-gradient-sized work, of breakdown_targets
 DNU_LABEL = 'd nu/dW (a weight-gradient product)'
 DOTS_LABEL = '<d nu, W> of the window (weight-sized)'
+PAIR_LABEL = 'conv weight grad + d nu/dW, stacked (pair)'
 
 
 def breakdown_targets() -> dict:
     """CBN's parts, ``label: (owner, name)`` (functions patched in the
     namespace of :mod:`visrep.projects.cbn.cbn`, which calls them)."""
     from visrep.projects.cbn import cbn, pooled_norm, window
+    from visrep.projects.cbn.fast import conv_pair
     return {
         DNU_LABEL: (cbn, 'square_gradient_sum'),
+        PAIR_LABEL: (conv_pair, '_weight_gradients'),
+        'conv backward, pair route, all of it': (conv_pair.ConvPairBackward,
+                                                 'backward'),
         DOTS_LABEL: (window.StatWindow, 'weight_dots'),
         '<d mu, W> (weight-sized)': (window.StatWindow, 'weight_products'),
         'd mu/dW': (cbn, 'mean_gradient'),
@@ -149,12 +177,15 @@ def print_breakdown(runner: Runner, bn_step: float, args) -> None:
         print(f'  {label:40s} {per_step * 1e3:8.1f} ms '
               f'{per_step / bn_step:6.2f}x BN step')
     weight_sized = totals[DNU_LABEL] + totals[DOTS_LABEL]
-    print(f'  weight-gradient-sized work (d nu/dW and <d nu, W>): '
-          f'{weight_sized / args.breakdown / bn_step:.2f}x BN\'s step')
+    print(f'  weight-gradient-sized work in the forward (d nu/dW and '
+          f'<d nu, W>): {weight_sized / args.breakdown / bn_step:.2f}x '
+          'BN\'s step (d nu/dW of the pair route: in its backward row, '
+          'with the conv weight gradient BN computes too)')
 
 
 def run(args) -> None:
-    names = list(NORMS) + (['CBN-FPN'] if args.model == 'r50-fpn' else [])
+    names = [n for n in NORMS if n != 'CBN-pair' or args.pair] + (
+        ['CBN-FPN'] if args.model == 'r50-fpn' else [])
     runners = {name: Runner(name, args) for name in names}
     cbn = [layer for name in names if 'CBN' in name
            for layer in runners[name].cbn_layers()]
@@ -178,7 +209,10 @@ def run(args) -> None:
               f'{memory[name] / memory["BN"]:6.2f}x '
               f'{runner.window_mib():11.0f}')
     if args.breakdown:
-        print_breakdown(runners['CBN'], median(times['BN']), args)
+        for name in ('CBN', 'CBN-pair'):
+            if name in runners:
+                print(f'\n{name}:', end='')
+                print_breakdown(runners[name], median(times['BN']), args)
 
 
 def main():
@@ -191,6 +225,11 @@ def main():
     parser.add_argument('--buffer-num', type=int, default=3)
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--pair', action='store_true',
+                        help='also time CBN with dnu_in_backward=True')
+    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
+                        help='wall time, or process CPU time (shared '
+                        'machines; use OMP_NUM_THREADS=1)')
     parser.add_argument('--breakdown', type=int, default=0, metavar='STEPS',
                         help='then time the parts of STEPS CBN steps (CPU)')
     args = parser.parse_args()
@@ -203,7 +242,9 @@ def main():
     args.size = (args.size * 2)[:2]  # (height, width)
     NORMS['CBN'] = dict(type='visrep.CBN', buffer_num=args.buffer_num,
                         burnin=0, requires_grad=True)
-    print(f'# {machine(args.device)}, torch {torch.__version__}, fp32')
+    NORMS['CBN-pair'] = dict(NORMS['CBN'], dnu_in_backward=True)
+    print(f'# {machine(args.device)}, torch {torch.__version__}, fp32, '
+          f'{args.clock} clock')
     models = ['r50', 'r50-fpn'] if args.model == 'both' else [args.model]
     for model in models:
         args.model = model

@@ -12,6 +12,13 @@ tensors' storages, on CPU and GPU alike (the process RSS is too noisy to
 compare: glibc keeps freed blocks); not measured with ``--compile``.
 Precision is the same for all (fp32, or bf16 autocast).
 
+The GEMM bound: the same run measures the machine's matrix-multiply rate
+(fp32 and bf16, 4096² ``torch.mm``) and counts each model's forward with
+mmengine's ``FlopAnalyzer`` (multiply-adds; 2 FLOPs each).  A GEMM-bound
+model would infer ``rate / (2 * MACs)`` images/s and train at a third of
+that (backward ≈ 2 forwards); ``of bound`` is the measured throughput over
+that rate.  ``--compile`` compiles all three models (inductor) alike.
+
     python benchmarks/swin_v2_speed.py [--batch 8] [--precision fp32|bf16]
         [--rounds 5] [--compile] [--device cpu|cuda] [--profile] [--sdpa]
 
@@ -27,8 +34,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from _common import (alternating_times, machine, median,
-                     peak_tensor_memory_mb)
+from _common import (alternating_times, forward_flops, gemm_rate, machine,
+                     median, peak_tensor_memory_mb)
 
 PEERS = ('ours', 'timm', 'mmpretrain')
 #: stochastic depth of SwinV2-T in the official recipe, for all three
@@ -130,6 +137,21 @@ def throughput(args) -> dict:
     return results
 
 
+def gemm_bound(args) -> dict:
+    """Per model: GEMM-bound inference and train rates, img/s, at the
+    run's precision; and the machine's rates, FLOP/s."""
+    rates = {'fp32': gemm_rate(torch.float32, args.device),
+             'bf16': gemm_rate(torch.bfloat16, args.device)}
+    bounds = {}
+    for name in args.peers:
+        model = build(name.replace('-sdpa', '')).eval().to(args.device)
+        x = torch.randn(1, 3, 256, 256, device=args.device)
+        macs = forward_flops(model, x)
+        infer = rates[args.precision] / (2 * macs)
+        bounds[name] = {'macs': macs, 'infer': infer, 'train': infer / 3}
+    return {'rates': rates, 'models': bounds}
+
+
 def peak_memory_mb(name: str, args) -> dict:
     """Peak live tensor memory of a warm train step, MiB."""
     if args.compile:
@@ -178,13 +200,24 @@ def main():
     print(f'# {machine(args.device)}, torch {torch.__version__}, batch '
           f'{args.batch}, {args.precision}'
           f'{", torch.compile" if args.compile else ""}')
+    bound = gemm_bound(args)
+    print(f'# GEMM rate (4096² mm): fp32 '
+          f'{bound["rates"]["fp32"] / 1e9:.0f} GFLOP/s, bf16 '
+          f'{bound["rates"]["bf16"] / 1e9:.0f} GFLOP/s; forward '
+          + ', '.join(f'{name} {b["macs"] / 1e9:.2f} GMAC/img'
+                      for name, b in bound['models'].items()))
     results = throughput(args)
     memory = {name: peak_memory_mb(name, args) for name in args.peers}
-    print(f'{"":12s} {"train img/s":>12s} {"infer img/s":>12s} '
+    print(f'{"":12s} {"train img/s":>12s} {"of bound":>9s} '
+          f'{"infer img/s":>12s} {"of bound":>9s} '
           f'{"peak MiB":>9s} {"of it act.":>10s}')
     for name in args.peers:
+        limit = bound['models'][name]
         print(f'{name:12s} {results["train"][name]:12.2f} '
-              f'{results["infer"][name]:12.2f} {memory[name]["total"]:9.0f} '
+              f'{results["train"][name] / limit["train"]:9.0%} '
+              f'{results["infer"][name]:12.2f} '
+              f'{results["infer"][name] / limit["infer"]:9.0%} '
+              f'{memory[name]["total"]:9.0f} '
               f'{memory[name]["activations"]:10.0f}')
     for peer in args.peers[1:]:
         train = results['train']['ours'] / results['train'][peer]

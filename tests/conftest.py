@@ -12,19 +12,20 @@ if 'PYTEST_XDIST_WORKER_COUNT' in os.environ:
 import pytest
 
 import visrep  # noqa: F401  (compatibility layer first, as in every entry point)
-from visrep.datasets.synthetic import GENERATORS
+from visrep.datasets.synthetic import GENERATORS, make_small_dataset
 
 
 @pytest.fixture(scope='session')
 def small_data_cwd(tmp_path_factory):
-    """A working directory whose ``data/`` holds all five small datasets.
+    """A working directory whose ``data/small/`` holds all the small sets.
 
-    Configs read ``data/...`` relative to the current directory, so tools run
-    with this as ``cwd`` find the datasets at their standard paths.
+    Small-data configs read ``data/small/...`` relative to the current
+    directory, so tools run with this as ``cwd`` find the datasets there
+    (each with its ``VISREP_SMALL_DATA`` marker, as the tool writes them).
     """
     cwd = tmp_path_factory.mktemp('small_data')
-    for make in GENERATORS.values():
-        make(osp.join(str(cwd), 'data'), seed=0)
+    for name in GENERATORS:
+        make_small_dataset(name, osp.join(str(cwd), 'data', 'small'), seed=0)
     return str(cwd)
 
 

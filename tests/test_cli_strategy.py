@@ -46,6 +46,22 @@ def test_a_strategy_builds_the_flexible_runner(tmp_path):
     assert type(build_runner(_cfg(tmp_path, launcher='none'))) is Runner
 
 
+@pytest.mark.parametrize('compile_cfg', [True, dict(backend='aot_eager')])
+def test_compile_reaches_the_flexible_runner(tmp_path, compile_cfg):
+    """``compile`` in a ``strategy`` config is the FlexibleRunner's, as the
+    Runner's (mmengine's ``from_cfg`` dropped it)."""
+    cfg = _cfg(tmp_path, launcher='none',
+               strategy=dict(type='SingleDeviceStrategy'),
+               compile=compile_cfg)
+    check_strategy(cfg)
+    runner = build_runner(cfg)
+    assert type(runner) is FlexibleRunner
+    assert runner._compile == compile_cfg
+    cfg.compile = 'yes'
+    with pytest.raises(TypeError, match='compile should be a bool or dict'):
+        build_runner(cfg)
+
+
 @pytest.mark.parametrize('strategy, message', [
     (dict(type='FSDPStrateg'), r"strategy.type='FSDPStrateg' is not a "
      r"strategy mmengine knows; use one of \[.*'FSDPStrategy'"),
@@ -70,7 +86,6 @@ def test_train_tool_stops_on_an_unknown_strategy(tmp_path, capsys):
      'strategy.model_wrapper'),
     ('find_unused_parameters', True, 'find_unused_parameters=True'),
     ('sync_bn', 'torch', 'strategy.sync_bn'),
-    ('compile', True, 'remove it'),
 ])
 def test_runner_only_fields_with_a_strategy_are_named(tmp_path, field, value,
                                                       where):

@@ -113,22 +113,23 @@ def test_numpy1_checkpoints_load_weights_only(mmengine_checkpoint, tmp_path):
     assert ckpt['meta']['iter'] == 2
 
 
-def test_foreign_objects_load_with_a_warning(tmp_path):
+def test_foreign_objects_are_refused_unless_trusted(tmp_path, monkeypatch):
     path = str(tmp_path / 'with_namespace.pth')
     torch.save({'state_dict': {'w': torch.ones(2)},
                 'config': argparse.Namespace(lr=0.1)}, path)
-    logger = MMLogger.get_current_instance()
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
-        ckpt = _load_checkpoint(path, map_location='cpu')
-    finally:
-        logger.removeHandler(handler)
-    assert ckpt['config'].lr == 0.1
-    messages = [r.getMessage() for r in records]
-    assert any('argparse.Namespace' in m and 'trust' in m for m in messages)
+    monkeypatch.delenv(weights_only_load.TRUST_ENV, raising=False)
+    with pytest.raises(pickle.UnpicklingError,
+                       match='argparse.Namespace.*VISREP_TRUST_CHECKPOINTS=1'):
+        _load_checkpoint(path, map_location='cpu')
+    monkeypatch.setenv(weights_only_load.TRUST_ENV, '1')
+    assert _load_checkpoint(path, map_location='cpu')['config'].lr == 0.1
+
+
+def test_last_checkpoint_is_written_relative(mmengine_checkpoint):
+    """A copied or moved work dir resumes its own file (issue 23)."""
+    record = osp.join(osp.dirname(mmengine_checkpoint), 'last_checkpoint')
+    with open(record) as f:
+        assert f.read() == 'iter_2.pth'
 
 
 def test_missing_checkpoint_names_the_file(tmp_path):

@@ -115,7 +115,7 @@ def test_missing_data_root_names_field_and_fix(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as err:
         check_data_paths(cfg, loaders_used(cfg, 'train'))
     message = str(err.value)
-    assert "train_dataloader.dataset.data_root: directory 'data/coco/'" in message
+    assert "train_dataloader.dataset.data_root: directory 'data/small/coco/'" in message
     assert 'val_dataloader.dataset.data_root' in message
     assert 'val_evaluator.ann_file' in message
     assert 'make_small_datasets.py' in message and '--cfg-options' in message
@@ -126,7 +126,7 @@ def test_missing_annotation_file_is_named(small_data_cwd, monkeypatch):
     cfg = Config.fromfile(IMAGENET_SMOKE)
     cfg.train_dataloader.dataset.ann_file = 'meta/nope.txt'
     with pytest.raises(ConfigError, match=r"train_dataloader.dataset.ann_file: "
-                       r"file 'data/imagenet/meta/nope.txt'"):
+                       r"file 'data/small/imagenet/meta/nope.txt'"):
         check_data_paths(cfg, loaders_used(cfg, 'train'))
 
 
@@ -156,7 +156,7 @@ def test_train_missing_data_root(tmp_path):
                     timeout=300)
     assert proc.returncode == 2, proc.stdout[-3000:]
     assert 'config error:' in proc.stdout
-    assert "train_dataloader.dataset.data_root: directory 'data/coco/'" \
+    assert "train_dataloader.dataset.data_root: directory 'data/small/coco/'" \
         in proc.stdout
 
 

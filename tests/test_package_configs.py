@@ -17,7 +17,7 @@ NAME = 'swin_v2/swinv2-tiny-w8_16xb64_in1k-256px.py'
 REPO_FILE = osp.join(REPO_ROOT, 'configs', NAME)
 # defines toolkit-typed dicts of its own (pipelines, schedulers), which
 # mmengine's package handling would scope to `visrep`
-SMALL = 'cbn/resnet18_bs2_small-imagenet_cbn.py'
+SMALL = 'cbn/resnet18-cbn_1xb2_small-imagenet.py'
 
 
 def test_names_resolve_to_the_shipped_configs():

@@ -141,7 +141,7 @@ def test_dnl_tool_draws_a_segmentor(small_data_cwd, tmp_path):
     checkpoint = str(tmp_path / 'dnl.pth')
     model = save_random_checkpoint(Config.fromfile(str(config)), checkpoint,
                                    scale_dnl=0.2)
-    image = osp.join(small_data_cwd, 'data', 'cityscapes', 'leftImg8bit',
+    image = osp.join(small_data_cwd, 'data', 'small', 'cityscapes', 'leftImg8bit',
                      'val', 'frankfurt',
                      'frankfurt_000000_000019_leftImg8bit.png')
     out = str(tmp_path / 'dnl.png')

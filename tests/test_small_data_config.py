@@ -70,3 +70,63 @@ def test_the_shrinkers_of_every_test_folder_are_registered():
                                                        name)))
     assert small.model.backbone.arch.embed_dims == 16
     assert small.model.decode_head.in_channels == [16, 32, 64, 128]
+
+
+def _marked_small_imagenet(cwd) -> str:
+    from visrep.datasets.synthetic import write_marker
+    root = osp.join(str(cwd), 'data', 'small', 'imagenet')
+    write_marker(root)
+    return root
+
+
+def test_full_size_config_on_the_small_set_stops(tmp_path, monkeypatch):
+    """A full-size config pointed at a generated small set stops with the
+    message and the fix (the config check the train/test tools run)."""
+    import pytest
+
+    from visrep.cli.config_checks import ConfigError, check_config
+    from visrep.cli.small_data_guard import check_not_small_data
+    monkeypatch.chdir(tmp_path)
+    _marked_small_imagenet(tmp_path)
+    full = Config.fromfile(osp.join(
+        CONFIGS, 'swin_v2', 'swinv2-tiny-w8_16xb64_in1k-256px.py'))
+    assert full.get('small_data') is None
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        full[loader].dataset.data_root = 'data/small/imagenet/'
+    with pytest.raises(ConfigError) as err:
+        check_config(full, 'train')
+    message = str(err.value)
+    assert message.startswith("train_dataloader.dataset.data_root: "
+                              "'data/small/imagenet/' is the generated small")
+    assert 'VISREP_SMALL_DATA' in message and 'make_small_datasets' in message
+    assert 'Fix: point it at the real data' in message
+    # a real (unmarked) directory passes; the small-data config passes
+    (tmp_path / 'real').mkdir()
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        full[loader].dataset.data_root = 'real'
+    check_not_small_data(full, ('train_dataloader', 'val_dataloader'))
+    smoke = Config.fromfile(osp.join(CONFIGS, 'smoke',
+                                     'resnet18_small-imagenet.py'))
+    assert smoke.small_data is True
+    check_not_small_data(smoke, ('train_dataloader', 'val_dataloader'))
+
+
+def test_every_small_data_config_reads_data_small():
+    """Small-data and smoke configs say ``small_data = True`` and read only
+    data/small/ (the generator's default), never the real data/<set>."""
+    import glob
+    import re
+    from visrep.cli.small_data_guard import _read_paths
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    paths = [p for p in glob.glob(osp.join(CONFIGS, '**', '*.py'),
+                                  recursive=True)
+             if '_base_' not in p and (
+                 re.search(r'(^|_)small-', osp.basename(p))
+                 or f'{osp.sep}small{osp.sep}' in p
+                 or f'{osp.sep}smoke{osp.sep}' in p)]
+    assert len(paths) > 15
+    for path in paths:
+        cfg = Config.fromfile(path)
+        assert cfg.get('small_data') is True, path
+        for field, value in _read_paths(cfg, loaders):
+            assert value.startswith('data/small/'), (path, field, value)

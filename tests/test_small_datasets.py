@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from mmengine.registry import DefaultScope
 
-from visrep.datasets.synthetic import GENERATORS, make_imagenet
+from visrep.datasets.synthetic import (DATASET_DIRS, GENERATORS, MARKER,
+                                       UnsafeTargetError, check_target,
+                                       make_imagenet)
 from visrep.datasets.synthetic.ade20k import ADE20K_LABELS, ADE20K_NAMES
 from visrep.datasets.synthetic.cityscapes import (CITYSCAPES_LABELS,
                                                   CITYSCAPES_NAMES)
@@ -36,7 +38,7 @@ def test_coco_categories_are_the_official_80():
 
 def test_coco_masks_boxes_and_mmdet_loading(small_data_cwd):
     from pycocotools.coco import COCO
-    root = osp.join(small_data_cwd, 'data', 'coco')
+    root = osp.join(small_data_cwd, 'data', 'small', 'coco')
     coco = COCO(osp.join(root, 'annotations', 'instances_val2017.json'))
     used = {coco.cats[a['category_id']]['name'] for a in coco.anns.values()}
     assert used == set(OBJECTS)
@@ -68,7 +70,8 @@ def test_ade20k_labels_and_mmseg_loading(small_data_cwd):
     for label, name in ADE20K_NAMES.items():
         assert classes[label - 1].strip() == name
     assert set(ADE20K_LABELS.values()) == set(ADE20K_NAMES)
-    root = osp.join(small_data_cwd, 'data', 'ade', 'ADEChallengeData2016')
+    root = osp.join(small_data_cwd, 'data', 'small', 'ade',
+                    'ADEChallengeData2016')
     dataset = _build('mmseg', dict(
         type='ADE20KDataset', data_root=root,
         data_prefix=dict(img_path='images/validation',
@@ -89,7 +92,7 @@ def test_cityscapes_labels_and_mmseg_loading(small_data_cwd):
     classes = CityscapesDataset.METAINFO['classes']
     for train_id, name in CITYSCAPES_NAMES.items():
         assert classes[train_id] == name
-    root = osp.join(small_data_cwd, 'data', 'cityscapes')
+    root = osp.join(small_data_cwd, 'data', 'small', 'cityscapes')
     dataset = _build('mmseg', dict(
         type='CityscapesDataset', data_root=root,
         data_prefix=dict(img_path='leftImg8bit/val',
@@ -114,7 +117,7 @@ def test_imagenet_synsets_and_mmpretrain_loading(small_data_cwd):
     synsets = timm.data.ImageNetInfo().label_names()
     for wnid, label, _, _ in IMAGENET_CLASSES:
         assert synsets[label] == wnid
-    root = osp.join(small_data_cwd, 'data', 'imagenet')
+    root = osp.join(small_data_cwd, 'data', 'small', 'imagenet')
     for split, count in (('train', 400), ('val', 100)):
         dataset = _build('mmpretrain', dict(
             type='ImageNet', data_root=root, split='', ann_file=f'meta/{split}.txt',
@@ -136,7 +139,7 @@ def test_kinetics_videos_and_mmaction_loading(small_data_cwd):
         'abseiling', 'air drumming', 'answering questions', 'applauding',
         'applying cream']
     assert [c[1] for c in KINETICS_CLASSES] == list(range(5))
-    root = osp.join(small_data_cwd, 'data', 'kinetics400')
+    root = osp.join(small_data_cwd, 'data', 'small', 'kinetics400')
     dataset = _build('mmaction', dict(
         type='VideoDataset',
         ann_file=osp.join(root, 'kinetics400_val_list_videos.txt'),
@@ -196,13 +199,19 @@ def test_generation_is_deterministic(tmp_path):
 
 def test_converter_cli_shows_progress(tmp_path):
     from _helpers import run_tool
+    # a stray file makes the target non-empty: only --force writes there
+    (tmp_path / 'data' / 'coco').mkdir(parents=True)
+    (tmp_path / 'data' / 'coco' / 'notes.txt').write_text('mine')
     proc = run_tool(['tools/dataset_converters/make_small_datasets.py',
-                     '--out', str(tmp_path / 'data'), 'coco'],
+                     '--out', str(tmp_path / 'data'), '--force', 'coco'],
                     cwd=str(tmp_path), timeout=300)
     assert 'coco train: 100%' in proc.stdout and '48/48' in proc.stdout
     data = json.load(open(tmp_path / 'data' / 'coco' / 'annotations' /
                           'instances_train2017.json'))
     assert len(data['images']) == 48
+    marker = tmp_path / 'data' / 'coco' / MARKER
+    assert 'generated small set' in marker.read_text()
+    check_target(str(tmp_path / 'data' / 'coco'))  # ours now: regenerable
     bad = run_tool(['tools/dataset_converters/make_small_datasets.py', 'cocoa'],
                    cwd=str(tmp_path), check=False, timeout=300)
     assert bad.returncode == 2 and "unknown datasets ['cocoa']" in bad.stdout
@@ -212,3 +221,65 @@ def test_every_dataset_has_a_generator():
     assert sorted(GENERATORS) == ['ade20k', 'cityscapes', 'coco',
                                   'imagenet', 'imagenet_captions',
                                   'kinetics400', 'pascal_context']
+
+
+# ------------------------------------------------------------- data safety
+def _real_looking_coco(root):
+    """A tiny stand-in for a user's real COCO: the real file names."""
+    files = {
+        'annotations/instances_train2017.json': b'{"real": true}',
+        'annotations/instances_val2017.json': b'{"real": true}',
+        'val2017/000000000139.jpg': b'real jpeg bytes',
+    }
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, (1e9, 1e9))
+    return {rel: (root / rel).read_bytes() for rel in files}
+
+
+def _snapshot(root):
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime)
+            for p in sorted(root.rglob('*')) if p.is_file()}
+
+
+def test_symlinked_real_data_stays_untouched(tmp_path, monkeypatch, capsys):
+    """data/ links to the real datasets: nothing is written through it."""
+    import runpy
+    from _helpers import REPO_ROOT
+    real = tmp_path / 'datasets'
+    _real_looking_coco(real / 'coco')
+    work = tmp_path / 'work'
+    work.mkdir()
+    (work / 'data').symlink_to(real, target_is_directory=True)
+    before = _snapshot(real)
+    monkeypatch.chdir(work)
+    monkeypatch.setattr('sys.argv', ['make_small_datasets.py'])  # defaults
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(osp.join(REPO_ROOT, 'tools', 'dataset_converters',
+                                'make_small_datasets.py'),
+                       run_name='__main__')
+    assert exit_info.value.code == 2
+    output = capsys.readouterr().err
+    assert "'data' is a symbolic link" in output and '--force' in output
+    assert 'data/small/' in output.replace(os.sep, '/')
+    # the old layout (--out data) is refused in-process, through the link
+    for name in ('coco', 'imagenet'):
+        with pytest.raises(UnsafeTargetError, match='symbolic link'):
+            check_target(osp.join(str(work / 'data'), DATASET_DIRS[name]))
+    assert _snapshot(real) == before
+    assert not (real / 'small').exists()
+
+
+def test_non_empty_foreign_directory_is_refused(tmp_path):
+    target = tmp_path / 'coco'
+    _real_looking_coco(target)
+    with pytest.raises(UnsafeTargetError) as err:
+        check_target(str(target))
+    assert str(target) in str(err.value) and '--force' in str(err.value)
+    assert 'not empty' in str(err.value)
+    check_target(str(target), force=True)  # the user insists
+    check_target(str(tmp_path / 'fresh'))  # missing or empty: fine
+    (tmp_path / 'empty').mkdir()
+    check_target(str(tmp_path / 'empty'))

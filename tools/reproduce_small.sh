@@ -15,7 +15,7 @@
 #                  @FROM: start from the last checkpoint of config FROM
 #                  (`load_from`, as a SmallData entry's `Load From`)
 #
-# The small datasets are written to data/ first when data/ is missing.  A
+# The small datasets are written to data/small/ first when it is missing.  A
 # config that reads another run's checkpoint from `work_dirs/<stem>/...`
 # (fine-tuning after pre-training) or loads one (`Load From`) gets that run
 # first (reused when it is not asked for and has a checkpoint), the path
@@ -157,8 +157,8 @@ if [ "$DRY_RUN" = 1 ]; then
   exit 0
 fi
 
-if [ ! -d data ]; then
-  echo '== writing the small datasets to data/'
+if [ ! -d data/small ]; then
+  echo '== writing the small datasets to data/small/'
   "$PYTHON" tools/dataset_converters/make_small_datasets.py || exit 1
 fi
 
@@ -167,6 +167,17 @@ FAILED=()
 DONE=()
 SUMMARY=()
 total=${#PLAN[@]}
+# The checkpoint a run's `last_checkpoint` records, which is relative to its
+# work dir (an absolute record, written by older versions, is kept).
+recorded_checkpoint() {
+  local record
+  record=$(cat "$1/last_checkpoint")
+  case "$record" in
+    /*) echo "$record" ;;
+    *) echo "$1/$record" ;;
+  esac
+}
+
 i=0
 for line in "${PLAN[@]}"; do
   i=$((i + 1))
@@ -185,7 +196,7 @@ for line in "${PLAN[@]}"; do
       FAILED+=("$name (no checkpoint of $load_from)")
       continue
     fi
-    checkpoint=$(cat "$WORK_ROOT/$load_from/last_checkpoint")
+    checkpoint=$(recorded_checkpoint "$WORK_ROOT/$load_from")
     overrides="$overrides load_from=$checkpoint"
   fi
   rm -rf "$work_dir"  # a failed rerun must not leave the old numbers behind
@@ -204,7 +215,7 @@ for line in "${PLAN[@]}"; do
   result="train ${trained} s"
   if [ "$tested" = 1 ]; then
     echo "   trained in ${trained} s; testing"
-    checkpoint=$(cat "$work_dir/last_checkpoint")
+    checkpoint=$(recorded_checkpoint "$work_dir")
     if ! "$PYTHON" tools/test.py "$config" "$checkpoint" \
         --work-dir "$work_dir" "${options[@]}" >>"$out" 2>&1; then
       echo "   test FAILED; the end of $out:"

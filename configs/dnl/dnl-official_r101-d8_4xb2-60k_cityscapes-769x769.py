@@ -2,8 +2,10 @@
 # run_fs_res101_nonlocalnowd_ln_cityscapes_seg.sh) on the setup of mmseg's
 # dnl_r101-d8_4xb2-80k_cityscapes-769x769.py (same model, data, crops and
 # sliding test): the official head; OHEM cross-entropy with the official
-# class weights, also in the DSN head (PyTorch's weighted mean: mmseg 1.2.2's
-# CrossEntropyLoss crashes on class weights, mmseg#3734); 60k iterations,
+# class weights, sum(w_y * l) over the kept pixels / their number (official
+# OhemCELoss), and the DSN head's class-weighted cross-entropy, PyTorch's
+# weighted mean (official nn.CrossEntropyLoss; mmseg 1.2.2's CrossEntropyLoss
+# crashes on class weights, mmseg#3734); 60k iterations,
 # lr 0.01, wd 5e-4; batch 8 (4 GPUs x 2).
 _base_ = [
     './_base_/models/dnl-official_r50-d8.py',
@@ -20,16 +22,8 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained='open-mmlab://resnet101_v1c',
     backbone=dict(depth=101),
-    decode_head=dict(
-        loss_decode=dict(
-            _delete_=True,
-            type='visrep.ClassWeightedCrossEntropyLoss',
-            class_weight=class_weight, loss_weight=1.0)),
-    auxiliary_head=dict(
-        loss_decode=dict(
-            _delete_=True,
-            type='visrep.ClassWeightedCrossEntropyLoss',
-            class_weight=class_weight, loss_weight=0.4)),
+    decode_head=dict(loss_decode=dict(class_weight=class_weight)),
+    auxiliary_head=dict(loss_decode=dict(class_weight=class_weight)),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(513, 513)))
 max_iters = 60000
 param_scheduler = [

@@ -1,11 +1,15 @@
 # Stock mmseg FCN (dilated ResNet-18, from scratch) on the small PASCAL
-# Context set (60 classes, data/VOCdevkit/VOC2010/, mmseg's standard
+# Context set (60 classes, data/small/VOCdevkit/VOC2010/, mmseg's standard
 # settings with CPU-sized scales): the small PASCAL Context base.
 # The set: python tools/dataset_converters/make_small_datasets.py pascal_context
 _base_ = [
     '../_base_/models/fcn_r18-d8.py', 'mmseg::_base_/datasets/pascal_context.py',
     'mmseg::_base_/default_runtime.py', '../_base_/schedules/small_seg_iters.py'
 ]
+# reads the generated small set under data/small/ (see
+# configs/_base_/datasets/small/imagenet.py for `small_data`)
+small_data = True
+data_root = 'data/small/VOCdevkit/VOC2010/'
 crop_size = (128, 128)
 img_scale = (512, 128)
 model = dict(
@@ -29,6 +33,9 @@ test_pipeline = [
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
-    batch_size=4, num_workers=2, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(num_workers=2, dataset=dict(pipeline=test_pipeline))
+    batch_size=4, num_workers=2,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=2,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader

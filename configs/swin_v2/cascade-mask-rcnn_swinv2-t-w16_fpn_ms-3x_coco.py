@@ -19,3 +19,7 @@ optim_wrapper = dict(
     optimizer=dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='visrep.LayerwiseOptimWrapperConstructor')
+# mmdet's ms_3x_coco-instance.py evaluates boxes only (metric='bbox'); the
+# paper reports box and mask AP.
+val_evaluator = dict(metric=['bbox', 'segm'])
+test_evaluator = val_evaluator

@@ -172,6 +172,7 @@ def small_data_config(cfg: Config,
         cfg[field] = copy.deepcopy(smoke[field])
     for field in ('val_evaluator', 'test_evaluator'):
         cfg[field] = _small_evaluator(cfg.get(field), smoke[field])
+    cfg.small_data = True  # reads the small sets (see small_data_guard)
     for field, count in (('train_dataloader', train_samples),
                          ('val_dataloader', val_samples),
                          ('test_dataloader', val_samples)):

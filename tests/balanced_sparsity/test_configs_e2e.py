@@ -35,10 +35,10 @@ pytestmark = pytest.mark.e2e
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'balanced_sparsity')
 IMAGENET_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*_in1k*.py')))
 #: our config -> the stock config whose model, data and runtime it keeps
-STOCK = {'vgg16_bs_8xb32_in1k.py': 'mmpretrain::vgg/vgg16_8xb32_in1k.py',
-         'resnet50_bs75_8xb32_in1k.py':
+STOCK = {'vgg16_bsp_8xb32_in1k.py': 'mmpretrain::vgg/vgg16_8xb32_in1k.py',
+         'resnet50_bsp75_8xb32_in1k.py':
          'mmpretrain::resnet/resnet50_8xb32_in1k.py',
-         'swinv2-tiny-w8_bs2of4_in1k-256px.py':
+         'swinv2-tiny-w8_bsp2of4_in1k-256px.py':
          osp.join(REPO_ROOT, 'configs', 'swin_v2',
                   'swinv2-tiny-w8_16xb64_in1k-256px.py')}
 
@@ -53,10 +53,10 @@ def _as_text(value) -> str:
 def test_the_issue_configs_are_all_here():
     names = {osp.basename(p) for p in IMAGENET_CONFIGS}
     assert names == {
-        'vgg16_bs_8xb32_in1k.py', 'resnet50_bs50_8xb32_in1k.py',
-        'resnet50_bs75_8xb32_in1k.py', 'resnet50_bs90_8xb32_in1k.py',
-        'swinv2-tiny-w8_bs2of4_in1k-256px.py',
-        'swinv2-tiny-w8_bs75_in1k-256px.py'}
+        'vgg16_bsp_8xb32_in1k.py', 'resnet50_bsp50_8xb32_in1k.py',
+        'resnet50_bsp75_8xb32_in1k.py', 'resnet50_bsp90_8xb32_in1k.py',
+        'swinv2-tiny-w8_bsp2of4_in1k-256px.py',
+        'swinv2-tiny-w8_bsp75_in1k-256px.py'}
     for path in IMAGENET_CONFIGS:
         cfg = Config.fromfile(path)
         assert cfg.load_from.startswith('https://')  # fine-tunes a release
@@ -138,7 +138,7 @@ def test_config_prunes_on_small_data(path, small_data_cwd, tmp_path,
     assert all(not l.name.startswith('head') for l in hook.layers)
 
 
-SMALL = osp.join(CONFIG_DIR, 'resnet18_bs75_small-imagenet.py')
+SMALL = osp.join(CONFIG_DIR, 'resnet18_bsp75_small-imagenet.py')
 # 32 images in batches of 8: 4 iterations per epoch; pruning from 1 to 6
 COMMON = ['--seed', '0', '--cfg-options', 'train_dataloader.batch_size=8',
           'train_dataloader.dataset.indices=32', 'val_dataloader.batch_size=8',

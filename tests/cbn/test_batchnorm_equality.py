@@ -124,3 +124,27 @@ def test_windowed_running_stats_follow_batchnorm(momentum):
     for name in ('running_mean', 'running_var'):
         torch.testing.assert_close(getattr(cbn, name), getattr(bn, name),
                                    rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(buffer_num=3, burnin=0),  # the window from the first call
+    dict(buffer_num=3, burnin=0, eps_in_sqrt=False, plain_var='unbiased'),
+    dict(buffer_num=0, eps_in_sqrt=False, plain_var='unbiased'),
+    dict(buffer_num=3, burnin=0, rho=0.0),  # naive CBN
+], ids=['window', 'window-official', 'plain-official', 'naive'])
+def test_one_value_per_channel_is_an_error_like_batchnorm(kwargs):
+    """A batch of 1 on 1x1 maps: BatchNorm raises; so must every training
+    path of CBN (it would output its bias with no gradient), naming the
+    layer and the fix, and leave the layer's state untouched."""
+    conv = nn.Conv2d(4, 4, 1)
+    cbn = CBN(4, **kwargs)
+    x = torch.randn(1, 4, 1, 1)
+    with pytest.raises(ValueError, match='more than 1 value per channel'):
+        nn.BatchNorm2d(4)(conv(x))
+    with pytest.raises(ValueError, match=r'visrep\.CBN.*more than 1 value '
+                       r'per channel when training.*\(1, 4, 1, 1\).*Fix'):
+        cbn(conv(x))
+    assert cbn.iter_count == 0 and int(cbn.num_batches_tracked) == 0
+    cbn(conv(torch.randn(2, 4, 1, 1)))  # two values per channel: fine
+    cbn.eval()
+    assert cbn(conv(x)).shape == x.shape  # eval uses the running stats

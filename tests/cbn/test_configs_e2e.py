@@ -31,7 +31,7 @@ pytestmark = pytest.mark.e2e
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'cbn')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
 SMALL_COCO = osp.join(CONFIG_DIR, 'mask-rcnn_r18_fpn_cbn_small-coco.py')
-SMALL_IMAGENET = osp.join(CONFIG_DIR, 'resnet18_bs2_small-imagenet_cbn.py')
+SMALL_IMAGENET = osp.join(CONFIG_DIR, 'resnet18-cbn_1xb2_small-imagenet.py')
 
 
 def _narrow_detector(model, width=64):
@@ -67,13 +67,24 @@ def test_the_paper_configs_are_all_here():
         for norm in ('', 'bn_', 'syncbn_', 'gn_', 'cbn_'):
             assert f'{det}_r50_fpn_4conv1fc_{norm}4xb4-1x_coco.py' in names
     for norm in ('bn', 'gn', 'cbn'):
-        assert f'resnet18_8xb4_in1k_{norm}.py' in names
-        assert f'resnet18_bs2_small-imagenet_{norm}.py' in names
+        assert f'resnet18-{norm}_8xb4_in1k.py' in names
+        assert f'resnet18-{norm}_1xb2_small-imagenet.py' in names
     cfg = Config.fromfile(osp.join(
         CONFIG_DIR, 'mask-rcnn_r50_fpn_4conv1fc_cbn_4xb4-1x_coco.py'))
+    # the reproduction configs use the official layer's numerics
+    official = dict(eps_in_sqrt=False, plain_var='unbiased',
+                    affine_init='uniform')
     norm = dict(type='visrep.CBN', buffer_num=3, rho=1.0, burnin=8,
-                burnin_unit='iter', requires_grad=True)
+                burnin_unit='iter', requires_grad=True, **official)
     assert cfg.model.neck.norm_cfg == norm
+    faster = Config.fromfile(osp.join(
+        CONFIG_DIR, 'faster-rcnn_r50_fpn_4conv1fc_cbn_4xb4-1x_coco.py'))
+    assert faster.model.neck.norm_cfg == norm
+    assert faster.model.roi_head.bbox_head.norm_cfg == norm
+    imagenet = Config.fromfile(osp.join(CONFIG_DIR,
+                                        'resnet18-cbn_8xb4_in1k.py'))
+    imagenet_norm = imagenet.model.backbone.norm_cfg
+    assert {k: imagenet_norm[k] for k in official} == official
     assert cfg.model.roi_head.bbox_head.norm_cfg == norm
     assert cfg.model.roi_head.mask_head.norm_cfg == norm
     assert cfg.model.roi_head.bbox_head.type == 'Shared4Conv1FCBBoxHead'

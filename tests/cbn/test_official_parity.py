@@ -19,8 +19,10 @@ class _Reference:
     """The official CBN algorithm (numerics chosen by the switches)."""
 
     def __init__(self, channels, buffer_num, rho, burnin, eps_in_sqrt,
-                 plain_var, negative_var):
+                 plain_var, negative_var, two_stage=True):
         self.buffer_num, self.rho, self.burnin = buffer_num, rho, burnin
+        self.two_stage = two_stage
+        self.pooled = []  # per call: past entries averaged in
         self.eps_in_sqrt, self.plain_var = eps_in_sqrt, plain_var
         self.negative_var = negative_var
         self.weight = nn.Parameter(torch.rand(channels, dtype=torch.double))
@@ -30,7 +32,12 @@ class _Reference:
 
     def __call__(self, x, conv_weight):
         self.iter_count += 1
-        window = self.buffer_num if self.iter_count > self.burnin else 0
+        if self.two_stage:  # official _update_buffer_num
+            window = self.buffer_num if self.iter_count > self.burnin else 0
+        else:
+            window = int(self.buffer_num *
+                         min(self.iter_count / self.burnin, 1.0))
+        self.pooled.append(len(self.past) if window > 0 else 0)
         dims = [0] + list(range(2, x.dim()))
         if window > 0:
             mu = x.mean(dims)
@@ -131,6 +138,48 @@ def test_matches_reference_over_sgd_steps(options):
         # drop rule was exercised (and agreed with the reference)
         _, past_var, _ = ours.window.compensated(conv.weight, rho)
         assert (past_var < 0).any()
+
+
+def test_ramp_burnin_pools_what_the_official_loop_pools():
+    """two_stage=False: the window grows during the burn-in; at each step
+    where it grows the official code still pools only the entries its
+    previous step kept.  Outputs and gradients (which are functions of the
+    pooled mean and variance) against the reference, step by step."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 4, 3, padding=1).double()
+    conv_ref = nn.Conv2d(4, 4, 3, padding=1).double()
+    conv_ref.load_state_dict(conv.state_dict())
+    options = dict(buffer_num=3, rho=1.0, burnin=6, two_stage=False,
+                   eps_in_sqrt=True, plain_var='biased', negative_var='drop')
+    reference = _Reference(4, **options)
+    ours = CBN(4, **options).double()
+    with torch.no_grad():
+        ours.weight.copy_(reference.weight)
+        ours.bias.copy_(reference.bias)
+    pooled = []  # past entries our layer averaged in, per call
+    generator = torch.Generator().manual_seed(2)
+    inputs = [(torch.randn(2, 4, 4, 4, generator=generator,
+                           dtype=torch.double),
+               torch.randn(2, 4, 4, 4, generator=generator,
+                           dtype=torch.double)) for _ in range(10)]
+
+    def norm(y):
+        stored = len(ours.window)
+        out = ours(y)
+        pooled.append(min(stored, ours.pooled_buffer_num())
+                      if ours.active_buffer_num() else 0)
+        return out
+
+    got = _run(norm, conv, list(ours.parameters()), inputs, lr=0.5)
+    expected = _run(lambda y: reference(y, conv_ref.weight), conv_ref,
+                    [reference.weight, reference.bias], inputs, lr=0.5)
+    # buffer_num 0 1 1 2 2 3 3 3 3 3 per call; pooled one step behind
+    assert reference.pooled == [0, 0, 1, 1, 2, 2, 3, 3, 3, 3]
+    assert pooled == reference.pooled
+    for step, (a, b) in enumerate(zip(got, expected)):
+        for u, v in zip(a, b):
+            torch.testing.assert_close(u, v, rtol=1e-9, atol=1e-10,
+                                       msg=f'step {step}')
 
 
 def test_ramp_burnin_grows_the_window():

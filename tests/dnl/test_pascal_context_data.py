@@ -33,7 +33,8 @@ def test_classes_are_mmseg_s():
 
 
 def test_mmseg_reads_the_60_and_59_class_sets(small_data_cwd):
-    root = osp.join(small_data_cwd, 'data', 'VOCdevkit', 'VOC2010')
+    root = osp.join(small_data_cwd, 'data', 'small', 'VOCdevkit',
+                    'VOC2010')
     train = _dataset(root, 'PascalContextDataset', 'train')
     val = _dataset(root, 'PascalContextDataset', 'val')
     assert (len(train), len(val)) == (32, 12)

@@ -2,16 +2,22 @@
 
 Then tools/test.py evaluates the saved checkpoint: where the test pipeline
 equals the validation one the metrics must be identical (the checkpoint
-round-trips), otherwise they must beat chance too.
+round-trips), otherwise they must beat chance too.  The tools' processes keep
+freed memory for reuse (:func:`_helpers.runs.keep_freed_memory`).
 """
 import glob
+import os
 import os.path as osp
+import resource
+import subprocess
+import sys
 
 import cv2
 import numpy as np
 import pytest
 
 from _helpers import REPO_ROOT, read_val_metrics, train_and_test
+from _helpers.runs import KEEP_FREED_MEMORY_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +41,38 @@ def constant_prediction_miou(label_glob: str, num_classes: int,
     return 100.0 * counts.max() / counts.sum() / np.count_nonzero(counts)
 
 
+#: a block above glibc's largest dynamic mmap threshold (32 MiB)
+BLOCK = 64 * 2**20
+#: page faults of allocating, zero-filling and freeing :data:`BLOCK` five
+#: times after a first time (printed)
+REUSE_FAULTS = f"""
+import resource
+bytearray({BLOCK})
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(5):
+    bytearray({BLOCK})
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def reuse_faults(env: dict) -> int:
+    """:data:`REUSE_FAULTS` in a new process with ``env``."""
+    run = subprocess.run([sys.executable, '-c', REUSE_FAULTS], env=env,
+                         capture_output=True, text=True, check=True)
+    return int(run.stdout)
+
+
+def test_tools_reuse_freed_memory():
+    """glibc's default unmaps a freed large block, and its next allocation
+    faults every page in again; the processes the tests start keep the
+    block for reuse instead."""
+    pages = BLOCK // resource.getpagesize()
+    default = {k: v for k, v in os.environ.items()
+               if k not in KEEP_FREED_MEMORY_ENV}
+    assert reuse_faults(default) > 4 * pages
+    assert reuse_faults(dict(os.environ)) < pages // 10
+
+
 def _train_and_test(config: str, cwd: str, work_dir: str):
     config = osp.join(REPO_ROOT, 'configs', 'smoke', config)
     test = train_and_test(config, cwd, work_dir)
@@ -53,9 +91,10 @@ def test_mask_rcnn_small_coco(small_data_cwd, tmp_path):
 
 @pytest.mark.parametrize('config,labels,num_classes,reduce_zero_label', [
     ('fcn_r18-d8_small-ade20k.py',
-     'data/ade/ADEChallengeData2016/annotations/validation/*.png', 150, True),
+     'data/small/ade/ADEChallengeData2016/annotations/validation/*.png', 150,
+     True),
     ('fcn_r18-d8_small-cityscapes.py',
-     'data/cityscapes/gtFine/val/*/*_labelTrainIds.png', 19, False),
+     'data/small/cityscapes/gtFine/val/*/*_labelTrainIds.png', 19, False),
 ], ids=['ade20k', 'cityscapes'])
 def test_fcn_small_segmentation(config, labels, num_classes,
                                 reduce_zero_label, small_data_cwd, tmp_path):

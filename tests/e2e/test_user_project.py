@@ -8,7 +8,7 @@ from _helpers.runs import (REPO_ROOT, last_checkpoint, read_scalars,
                            read_val_metrics, run_tool)
 from mmengine.config import Config
 
-BASE = 'visrep::cbn/resnet18_bs2_small-imagenet_cbn.py'
+BASE = 'visrep::cbn/resnet18-cbn_1xb2_small-imagenet.py'
 USER_CONFIG = f"""\
 _base_ = '{BASE}'
 # my change: a 3-iteration CBN window instead of the base's 8

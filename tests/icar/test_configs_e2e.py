@@ -126,9 +126,9 @@ def test_every_kornblith_dataset_has_a_config():
         evaluator = cfg.test_evaluator
         types = [e['type'] for e in evaluator] if isinstance(
             evaluator, list) else [evaluator['type']]
-        metrics[osp.basename(path)[:-3]] = types
+        metrics[osp.basename(path)[:-3].split('_')[-1]] = types  # dataset
         assert cfg.model.test_class_text.classes is None  # from the dataset
-    for name in ('fgvc_aircraft', 'oxford_pets', 'caltech101', 'flowers102'):
+    for name in ('fgvc-aircraft', 'oxford-pets', 'caltech101', 'flowers102'):
         assert 'visrep.MeanPerClassAccuracy' in metrics[name]
     assert metrics['voc2007'] == ['visrep.VOC07ElevenPointMAP']
 

@@ -133,7 +133,7 @@ def test_k_shot_subset():
 def test_small_imagenet_with_captions(small_data_cwd):
     import json
     import os.path as osp
-    meta = osp.join(small_data_cwd, 'data', 'imagenet', 'meta')
+    meta = osp.join(small_data_cwd, 'data', 'small', 'imagenet', 'meta')
 
     def rows(name):
         with open(osp.join(meta, name)) as f:

@@ -142,6 +142,8 @@ def test_config_passes_the_train_checks(name):
         if engine_of(name) in ('zero1', 'zero2'):
             if 'needs the deepspeed package' in message:
                 return
+        if 'It is written by training configs/swin_v2/scale/' in message:
+            return  # fine-tuning: the pre-training run's checkpoint comes first
         assert message.startswith('dataset paths are missing'), message
 
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """BN vs CBN (vs GN) at 2 images per iteration on the small ImageNet set.
 
-Trains configs/cbn/resnet18_bs2_small-imagenet_{norm}.py through
+Trains configs/cbn/resnet18-{norm}_1xb2_small-imagenet.py through
 tools/train.py for every norm and seed (same data, schedule and seeds for
 all), evaluates after every epoch, and prints a Markdown table of the final
 top-1 accuracy (per seed, mean and standard deviation) and the time per run;
 with ``--plot`` it also draws the validation curves.  Run it from a
-directory whose ``data/imagenet`` holds the small set
+directory whose ``data/small/imagenet`` holds the small set
 (``python tools/dataset_converters/make_small_datasets.py imagenet``).
 
     python tools/analysis_tools/cbn_small_batch_demo.py [--norms bn cbn gn]
@@ -27,7 +27,7 @@ from visrep.cli.run_logs import read_scalars
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 CONFIG = osp.join(REPO_ROOT, 'configs', 'cbn',
-                  'resnet18_bs2_small-imagenet_{}.py')
+                  'resnet18-{}_1xb2_small-imagenet.py')
 NAMES = {'bn': 'BN', 'cbn': 'CBN (k=8)', 'gn': 'GN'}
 
 
@@ -100,9 +100,9 @@ def plot(results: dict, args) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isdir(osp.join('data', 'imagenet')):
+    if not osp.isdir(osp.join('data', 'small', 'imagenet')):
         raise SystemExit(
-            'data/imagenet not found in the current directory. Fix: run '
+            'data/small/imagenet not found in the current directory. Fix: run '
             'python tools/dataset_converters/make_small_datasets.py imagenet '
             'here first.')
     runs = [(norm, seed) for seed in args.seeds for norm in args.norms]

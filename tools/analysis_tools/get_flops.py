@@ -32,7 +32,6 @@ import argparse
 import importlib
 import json
 import logging
-import os.path as osp
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
@@ -45,6 +44,7 @@ from mmengine.logging import print_log
 import visrep  # noqa: F401  (compatibility layer, visrep registries)
 from visrep.cli.common import TOOLKITS, toolkit_of
 from visrep.cli.config_checks import ConfigError
+from visrep.cli.toolkit_tools import load_tool_config
 
 #: sides used when neither ``--shape`` nor the config gives an input size
 FALLBACK_SHAPES = {
@@ -100,7 +100,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='FLOPs (multiply-adds) and parameters of a config of any '
         'of the four toolkits, with mmengine\'s counter.')
-    parser.add_argument('config', help='config file path')
+    parser.add_argument('config',
+                        help='config file or visrep::<plugin>/<name>.py')
     parser.add_argument(
         '--shape', type=int, nargs='+', default=None,
         help='input size: S (S x S), H W, or T H W for video (per view); '
@@ -118,12 +119,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def load_config(path: str,
                 cfg_options: Optional[Dict[str, Any]] = None) -> Config:
-    """The config file with ``--cfg-options`` merged in."""
-    if not osp.isfile(path):
-        raise ConfigError(f'config file {path!r} does not exist.')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    """The config file (or ``visrep::<plugin>/<name>.py``) with
+    ``--cfg-options`` merged in."""
+    cfg = load_tool_config(path, cfg_options)
     if 'model' not in cfg:
         raise ConfigError(f'{path}: the config has no `model` field; '
                           'get_flops counts the model a config builds.')

@@ -33,7 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--keys', nargs='+', default=['loss', 'lr'],
                         help='logged scalars to plot, one subplot each')
     parser.add_argument('--out', required=True, help='PNG file')
-    parser.add_argument('--labels', nargs='+',
+    parser.add_argument('--labels', '--legend', nargs='+',
                         help='legend names of the runs (default: the work '
                         'dir names)')
     parser.add_argument('--x', choices=['iter', 'epoch'], default='iter',

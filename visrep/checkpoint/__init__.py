@@ -10,7 +10,13 @@
 * :mod:`.backbone_adapter` -- that protocol for a backbone with one official
   and one visrep layout (Swin V1, SimMIM's ViT);
 * :mod:`.patch_merging`, :mod:`.official_names`, :mod:`.swin_v1` -- key and
-  channel-order conversions shared by the Swin families.
+  channel-order conversions shared by the Swin families;
+* :mod:`.load_check` -- the runner's checkpoint checked against the model
+  (missing keys, too few matched) before it loads;
+* :mod:`.fields` -- the checkpoint files a config reads, pre-checked by the
+  tools; :mod:`.last_checkpoint` -- auto-resume's record, relative to the
+  work dir; :mod:`.resume_state` -- the seed ``--resume`` restores;
+  :mod:`.atomic_write` -- files that are never half-written.
 
 Plugins keep only their own rename tables and layout-specific conversions.
 """

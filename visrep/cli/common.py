@@ -10,7 +10,7 @@ import logging
 import os
 import os.path as osp
 import sys
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
@@ -158,6 +158,78 @@ def adapt_to_cpu_distributed(cfg: Config) -> None:
               logger='current', level=logging.INFO)
 
 
+_RNG_STATE_HOOK = 'visrep.RNGStateHook'
+
+
+def _is_rng_state_hook(hook) -> bool:
+    from visrep.engine import RNGStateHook
+    kind = hook.get('type') if isinstance(hook, dict) else hook
+    return kind in (_RNG_STATE_HOOK, 'RNGStateHook', RNGStateHook) or \
+        isinstance(kind, RNGStateHook)
+
+
+def prepare_exact_resume(cfg: Config) -> None:
+    """Make ``--resume`` continue the interrupted run's random streams.
+
+    * every training run gets ``visrep.RNGStateHook`` (unless the config
+      has it, or sets ``randomness.diff_rank_seed``): the main process's
+      torch / NumPy / Python RNG states go into each checkpoint and come
+      back on resume (augmentation and stochastic depth drawn in the main
+      process, i.e. ``num_workers=0``);
+    * on resume without ``randomness.seed``, the seed the checkpoint
+      recorded is set before the runner is built, so the sampler's shuffle
+      seed and the dataloader workers' seeds (``seed + worker_id + ...``,
+      the same every epoch when workers are not persistent) equal the
+      interrupted run's.
+
+    Exact resume then holds on CPU/deterministic kernels at any checkpoint
+    of an iteration-based loop and at the epoch ends an epoch-based loop
+    saves, except with persistent dataloader workers
+    (``num_workers > 0`` and ``persistent_workers=True``, mmpretrain's
+    default): their RNG streams run on across epochs and restart from their
+    seeds after resume, so the augmentation differs -- a WARNING says so.
+    """
+    hooks = list(cfg.get('custom_hooks') or [])
+    # one state for all ranks: not with per-rank seeds (diff_rank_seed)
+    per_rank = (cfg.get('randomness') or {}).get('diff_rank_seed', False)
+    if not per_rank and not any(_is_rng_state_hook(h) for h in hooks):
+        cfg.custom_hooks = hooks + [ConfigDict(type=_RNG_STATE_HOOK)]
+    load_from = cfg.get('load_from')
+    if not cfg.get('resume') or not isinstance(load_from, str) or \
+            '://' in load_from or not osp.isfile(load_from):
+        return
+    from visrep.checkpoint.resume_state import checkpoint_seed
+    randomness = cfg.get('randomness') or ConfigDict()
+    if randomness.get('seed') is None:
+        seed = checkpoint_seed(load_from)
+        if seed is not None:
+            randomness.seed = seed
+            cfg.randomness = randomness
+    loader = cfg.get('train_dataloader') or {}
+    if loader.get('num_workers', 0) and loader.get('persistent_workers'):
+        print_log(
+            'resume with persistent dataloader workers (train_dataloader.'
+            'persistent_workers=True, num_workers>0): the workers\' random '
+            'augmentation restarts from their seeds, so it is not bit-exact '
+            'with the unbroken run (set persistent_workers=False for that).',
+            logger='current', level=logging.WARNING)
+
+
+def check_loaded_keys(runner, cfg: Config, strict: bool, fix: str) -> None:
+    """Check the checkpoint the runner loads (``load_from``, ``--resume``,
+    the test checkpoint) against the model before it loads
+    (:class:`visrep.checkpoint.load_check.CheckpointKeysHook`): ``strict``
+    fails on any missing key, else fewer than half the keys filled fails
+    and missing keys are warned about.  Sharded checkpoints (a ``strategy``)
+    load through their strategy and are not checked here."""
+    from visrep.checkpoint.load_check import MIN_MATCHED, CheckpointKeysHook
+    load_from = cfg.get('load_from')
+    if not load_from or cfg.get('strategy') is not None:
+        return
+    runner.register_hook(CheckpointKeysHook(
+        load_from, strict=strict, min_matched=MIN_MATCHED, fix=fix))
+
+
 def build_runner(cfg: Config):
     """The config's ``runner_type``; else mmengine's ``FlexibleRunner`` when
     the config has a ``strategy`` (FSDP, DeepSpeed, ...), else ``Runner``."""
@@ -170,11 +242,56 @@ def build_runner(cfg: Config):
     return Runner.from_cfg(cfg)
 
 
+def _checkpoint_errors() -> Tuple[type, ...]:
+    """Errors about a checkpoint file the user gave, raised in the runner."""
+    from visrep.checkpoint import CheckpointMismatchError
+    from visrep.checkpoint.last_checkpoint import ResumeError
+    from visrep.compat.weights_only_load import (NotACheckpointError,
+                                                 UntrustedCheckpointError)
+    return (CheckpointMismatchError, ResumeError, NotACheckpointError,
+            UntrustedCheckpointError)
+
+
+#: how :func:`run_cli` labels each of :func:`_input_errors`
+_INPUT_ERROR_KINDS = {
+    'ConfigSyntaxError': 'config syntax error',
+    'DataFileError': 'data error',
+    'ArgumentError': 'argument error',
+}
+
+
+def _input_errors() -> Tuple[type, ...]:
+    """Errors about a value the user gave, whose message names it and the
+    fix: a config syntax error (its file and line), an unreadable data or
+    annotation file, an invalid constructor argument."""
+    from visrep.compat.config_errors import ConfigSyntaxError
+    from visrep.compat.input_errors import DataFileError
+    from visrep.errors import ArgumentError
+    return (ConfigSyntaxError, DataFileError, ArgumentError)
+
+
+def _kind(err: BaseException) -> str:
+    """The :data:`_INPUT_ERROR_KINDS` key of ``err``."""
+    for cls in type(err).__mro__:
+        if cls.__name__ in _INPUT_ERROR_KINDS:
+            return cls.__name__
+    raise KeyError(type(err).__name__)
+
+
 def run_cli(main: Callable[[Optional[Sequence[str]]], None],
             argv: Optional[Sequence[str]] = None) -> None:
-    """Run ``main``; a :class:`ConfigError` ends it with its message, exit 2."""
+    """Run ``main``; a :class:`ConfigError`, an error about a checkpoint
+    file (wrong keys, untrusted content, not a checkpoint), or one about a
+    value the user gave (:func:`_input_errors`) ends it with its message,
+    exit 2; any other exception keeps its traceback."""
     try:
         main(argv)
     except ConfigError as err:
         print(f'config error: {err}', file=sys.stderr)
+        sys.exit(2)
+    except _checkpoint_errors() as err:
+        print(f'checkpoint error: {err}', file=sys.stderr)
+        sys.exit(2)
+    except _input_errors() as err:
+        print(f'{_INPUT_ERROR_KINDS[_kind(err)]}: {err}', file=sys.stderr)
         sys.exit(2)

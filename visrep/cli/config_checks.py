@@ -23,6 +23,8 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
+from .small_data_guard import check_not_small_data
+
 #: Top-level fields ``Runner.from_cfg`` (mmengine 0.10.7) and the toolkits'
 #: tools read, with the types of value they take.
 RUNNER_FIELDS = {
@@ -39,6 +41,7 @@ RUNNER_FIELDS = {
     'sync_bn': str, 'compile': (bool, dict), 'runner_type': str,
     'tta_model': dict, 'tta_pipeline': list, 'custom_imports': dict,
     'strategy': dict,
+    'small_data': bool,  # visrep: marks small-data configs (small_data_guard)
 }
 
 #: Fields ``Runner.from_cfg`` reads that ``FlexibleRunner.from_cfg`` (which
@@ -49,8 +52,6 @@ RUNNER_ONLY_FIELDS = {
     'set strategy.model_wrapper=dict(find_unused_parameters=True) '
     '(DDPStrategy) instead',
     'sync_bn': 'move it to strategy.sync_bn (DDPStrategy)',
-    'compile': "remove it (mmengine 0.10.7's FlexibleRunner.from_cfg does "
-    'not pass it on)',
 }
 
 #: strategies that need a package the pinned stack does not install
@@ -173,15 +174,21 @@ def _evaluator_ann_files(evaluator, field: str) -> Iterator[Tuple[str, str]]:
             yield f'{field}{sub}.ann_file', metric['ann_file']
 
 
+def loader_datasets(cfg: Config,
+                    loader: str) -> Iterator[Tuple[str, dict]]:
+    """(field path, dataset cfg) of each dataset that ``cfg.<loader>`` (e.g.
+    ``train_dataloader``) reads files through; none without a loader."""
+    loader_cfg = cfg.get(loader)
+    if not isinstance(loader_cfg, dict) or 'dataset' not in loader_cfg:
+        return
+    yield from _dataset_leaves(loader_cfg['dataset'], f'{loader}.dataset')
+
+
 def check_data_paths(cfg: Config, loaders: Tuple[str, ...]) -> None:
     """Every dataset directory and annotation file the run will read exists."""
     problems = []
     for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        if not isinstance(loader_cfg, dict) or 'dataset' not in loader_cfg:
-            continue
-        for field, dataset in _dataset_leaves(loader_cfg['dataset'],
-                                              f'{loader}.dataset'):
+        for field, dataset in loader_datasets(cfg, loader):
             problems += _missing_paths(field, dataset)
         evaluator = loader.replace('dataloader', 'evaluator')
         for field, path in _evaluator_ann_files(cfg.get(evaluator), evaluator):
@@ -289,6 +296,36 @@ def check_strategy(cfg: Config) -> None:
     _check_no_runner_only_fields(cfg)
 
 
+def resolve_auto_resume(cfg: Config) -> None:
+    """Auto-resume (``resume=True`` without ``load_from``): set ``load_from``
+    to the work dir's last checkpoint, or stop when the work dir holds
+    checkpoints but no ``last_checkpoint`` (it would train from scratch and
+    overwrite them) -- :mod:`visrep.checkpoint.last_checkpoint`."""
+    from visrep.checkpoint.last_checkpoint import (ResumeError,
+                                                   resolve_last_checkpoint)
+    if not cfg.get('resume') or cfg.get('load_from'):
+        return
+    work_dir = osp.abspath(cfg.get('work_dir') or '.')
+    try:
+        cfg.load_from = resolve_last_checkpoint(work_dir)
+    except ResumeError as err:
+        raise ConfigError(str(err)) from None
+
+
+def check_checkpoint_fields(cfg: Config, mode: str) -> None:
+    """Every local checkpoint the run reads (``load_from`` / ``--resume
+    PATH`` / the test checkpoint, ``init_cfg.checkpoint`` in ``model``)
+    exists and loads weights-only -- :mod:`visrep.checkpoint.fields`."""
+    from visrep.checkpoint.fields import checkpoint_fields, checkpoint_problem
+    for field, path in checkpoint_fields(cfg, mode):
+        problem = checkpoint_problem(path)
+        if problem is not None:
+            option = '' if field in ('checkpoint', '--resume') else (
+                f' Or point the field at your checkpoint: --cfg-options '
+                f'{field}=/path/to/checkpoint.pth')
+            raise ConfigError(f'{field}: {problem.rstrip(".")}.{option}')
+
+
 def check_config(cfg: Config, mode: str) -> None:
     """All checks of this module for a ``train`` or ``test`` run."""
     check_top_level_fields(cfg)
@@ -298,3 +335,7 @@ def check_config(cfg: Config, mode: str) -> None:
                           'defines `model = dict(type=...)` or inherits one '
                           'through `_base_`.')
     check_data_paths(cfg, loaders_used(cfg, mode))
+    check_not_small_data(cfg, loaders_used(cfg, mode))
+    if mode == 'train':
+        resolve_auto_resume(cfg)
+    check_checkpoint_fields(cfg, mode)

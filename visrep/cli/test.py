@@ -1,12 +1,13 @@
 """``tools/test.py``: evaluate a checkpoint of any of the four toolkits."""
 import argparse
 import os.path as osp
+import tempfile
 from typing import Optional, Sequence
 
 from mmengine.config import Config, ConfigDict
 
 from .common import (add_common_args, adapt_to_cpu_distributed, build_runner,
-                     finish_args, load_config, run_cli,
+                     check_loaded_keys, finish_args, load_config, run_cli,
                      setup_dynamo_cache_size, toolkit_of)
 from .config_checks import ConfigError, check_config
 
@@ -27,6 +28,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--show', action='store_true', help='show the predictions in a window')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='seconds between shown images')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='evaluate even if the checkpoint lacks some of the model\'s '
+        'keys (they keep their initial values; a warning lists them). By '
+        'default a missing key is an error, exit 2')
     parser.add_argument(
         '--tta',
         action='store_true',
@@ -89,6 +96,29 @@ def add_dump(cfg: Config, toolkit: str, out: str) -> None:
     cfg.test_evaluator = metrics + [dump]
 
 
+def check_out_writable(out: str, toolkit: str) -> None:
+    """``--out`` can be written: its directory (mmseg: the directory itself)
+    exists or can be created, and a file can be created there -- checked
+    before the evaluation, which would otherwise run to the end first."""
+    target = osp.abspath(out if toolkit == 'mmseg' else osp.dirname(
+        osp.abspath(out)))
+    if osp.exists(target) and not osp.isdir(target):
+        raise ConfigError(f'--out {out!r}: {target!r} is a file, not a '
+                          'directory; pick another --out path.')
+    existing = target
+    while not osp.exists(existing):
+        existing = osp.dirname(existing)
+    try:
+        if not osp.isdir(existing):
+            raise NotADirectoryError(f'{existing!r} is not a directory')
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            f'--out {out!r}: cannot write in {existing!r} ({err}); pick a '
+            'writable --out path.') from None
+
+
 def check_checkpoint(checkpoint: str, cfg: Config) -> None:
     """A local checkpoint exists: a file, or with a ``strategy`` also a
     directory (FSDP's sharded checkpoints hold one file per rank)."""
@@ -111,10 +141,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.tta:
         enable_tta(cfg)
     if args.out:
+        check_out_writable(args.out, toolkit)
         add_dump(cfg, toolkit, args.out)
     check_config(cfg, 'test')
     adapt_to_cpu_distributed(cfg)
     runner = build_runner(cfg)
+    check_loaded_keys(
+        runner, cfg, strict=not args.non_strict,
+        fix='Pass the checkpoint trained with this config, or --non-strict '
+        'to evaluate anyway.')
     runner.test()
 
 

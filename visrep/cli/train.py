@@ -9,8 +9,9 @@ from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
 from .common import (add_common_args, adapt_to_cpu_distributed, build_runner,
-                     finish_args, load_config, run_cli,
-                     setup_dynamo_cache_size, toolkit_of)
+                     check_loaded_keys, finish_args, load_config,
+                     prepare_exact_resume, run_cli, setup_dynamo_cache_size,
+                     toolkit_of)
 from .config_checks import ConfigError, check_config
 
 
@@ -41,6 +42,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--no-validate',
         action='store_true',
         help='do not evaluate during training')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help="torch.compile the model (sets the config's compile=True, read "
+        "by mmengine's Runner)")
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument(
         '--diff-rank-seed',
@@ -111,6 +117,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         enable_amp(cfg)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
+    if args.compile:
+        cfg.compile = True
     # resume from a path > auto-resume from the work dir
     if args.resume == 'auto':
         cfg.resume = True
@@ -138,8 +146,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     cfg = merge_args(cfg, args)
     set_toolkit_defaults(cfg, toolkit)
     check_config(cfg, 'train')
+    prepare_exact_resume(cfg)
     adapt_to_cpu_distributed(cfg)
     runner = build_runner(cfg)
+    check_loaded_keys(
+        runner, cfg, strict=False,
+        fix='To load only a backbone, use model.backbone.init_cfg=dict('
+        "type='Pretrained', checkpoint=..., prefix='backbone.') instead of "
+        'load_from; to resume, use the config that wrote the checkpoint.')
     runner.train()
 
 

@@ -11,7 +11,14 @@ module                              fixes
 ==================================  ===========================================
 :mod:`.weights_only_load`           torch>=2.6 ``weights_only`` loading of
                                     mmengine checkpoints (resume,
-                                    ``load_from``)
+                                    ``load_from``) with an explicit
+                                    allow-list: no code runs from a file
+:mod:`.atomic_save`                 checkpoints written to a temporary file
+                                    and renamed (no truncated ``.pth``)
+:mod:`.last_checkpoint`             ``last_checkpoint`` relative to the work
+                                    dir; auto-resume that finds checkpoints
+                                    but no record stops instead of
+                                    overwriting them
 :mod:`.mmaction_drn`                mmaction2 1.2.0 ships without
                                     ``models/localizers/drn`` (import fails)
 :mod:`.numpy_aliases`               names removed by NumPy 2 used at run time
@@ -24,6 +31,9 @@ module                              fixes
 :mod:`.distributed`                 distributed launch without CUDA (gloo)
 :mod:`.fsdp_strategy`               mmengine's ``FSDPStrategy`` without CUDA
                                     (FSDP of CPU modules)
+:mod:`.flexible_runner_compile`     ``compile=...`` dropped by
+                                    ``FlexibleRunner.from_cfg`` (``strategy``
+                                    configs)
 :mod:`.zero_redundancy_checkpoint`  ZeRO-1 checkpoints on several ranks (the
                                     rank-0-only saving hung in the optimizer
                                     state consolidation)
@@ -40,10 +50,13 @@ callbacks, stand-ins for modules a package failed to ship).
 """
 import warnings
 
-from . import (distributed, fsdp_strategy, load_state_dict_adapters,
+from . import (atomic_save, distributed, flexible_runner_compile,
+               fsdp_strategy, last_checkpoint, load_state_dict_adapters,
                mmaction_drn, mmengine_config, mmengine_package_configs,
                mmengine_test_json, numpy_aliases, weights_only_load,
                zero_redundancy_checkpoint)
+from . import config_errors  # noqa: F401  (installs itself on import)
+from . import input_errors  # noqa: F401  (installs itself on import)
 
 _applied = False
 
@@ -62,8 +75,11 @@ def apply() -> None:
     mmengine_config.install()
     mmengine_package_configs.install()
     weights_only_load.install()
+    atomic_save.install()
+    last_checkpoint.install()
     distributed.install()
     fsdp_strategy.install()
+    flexible_runner_compile.install()
     zero_redundancy_checkpoint.install()
     mmengine_test_json.install()
     load_state_dict_adapters.install()

@@ -99,17 +99,25 @@ def resolve_config(name: str) -> str:
         f'reinstall visrep if that directory is missing).{hint}')
 
 
+def _read_yaml(path: str) -> dict:
+    """A metafile, parsed with ``yaml.safe_load`` (mmengine's ``load``
+    uses yaml's full ``Loader``, which can construct Python objects)."""
+    import yaml
+    with open(path, encoding='utf-8') as f:
+        return yaml.safe_load(f) or {}
+
+
 def weights_url(name: str) -> str:
     """The official weights URL of a ``visrep::`` config in the metafiles
     imported by ``model-index.yml``."""
-    from mmengine.fileio import load
     config = 'configs/' + name[len(PREFIX):]
     for root in data_roots():
         index = osp.join(root, 'model-index.yml')
         if not osp.isfile(index):
             continue
-        for metafile in load(index).get('Import', []):
-            for model in load(osp.join(root, metafile)).get('Models', []):
+        for metafile in _read_yaml(index).get('Import', []):
+            for model in _read_yaml(osp.join(root, metafile)).get(
+                    'Models', []):
                 if model.get('Config') == config and model.get('Weights'):
                     return model['Weights']
         raise ValueError(

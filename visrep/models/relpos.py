@@ -7,11 +7,11 @@ so that the source offsets sit on a geometric progression (dense near 0,
 sparse far away) and sample it at the integer target offsets with
 ``scipy.interpolate.interp2d(kind='cubic')``.  ``interp2d`` was removed in
 SciPy 1.14 (and mmpretrain's ``resize_relative_position_bias_table`` still
-calls it), so the spline is computed here: on a rectangular grid
-``interp2d`` fits FITPACK's interpolating bicubic spline (``s=0``), whose
-knots sit on the interior data points -- the tensor product of 1-D
-*not-a-knot* cubic splines.  It is applied as one linear map per axis,
-``out = W_h @ table @ W_w.T``, built in float64.
+calls it); on a rectangular grid it fitted FITPACK's interpolating bicubic
+spline (``s=0``) and evaluated it with clamping, which is exactly SciPy's
+``RectBivariateSpline(kx=3, ky=3, s=0)``: the resize uses that, per head, in
+float64.  SciPy comes with the ``visrep[simmim]`` extra and is imported only
+when a table is actually resized.
 
 Non-square tables (``(2Wh-1) x (2Ww-1)``) are resized axis by axis with
 each axis's own progression; on square tables this is exactly the official
@@ -20,7 +20,10 @@ rule.
 import math
 from typing import List, Sequence, Tuple, Union
 
+import numpy as np
 import torch
+
+from visrep.extras import requires_extra
 
 Size = Union[int, Sequence[int]]
 
@@ -54,54 +57,38 @@ def geometric_offsets(src: int, dst: int) -> Tuple[List[float], List[float]]:
     return source, target
 
 
+def _scipy_interpolate():
+    with requires_extra('simmim', 'resizing a relative-position table'):
+        from scipy import interpolate
+    return interpolate
+
+
+def _check_nodes(nodes: Sequence[float]) -> np.ndarray:
+    x = np.asarray(nodes, dtype=np.float64)
+    if len(x) < 4:
+        raise ValueError(
+            f'a cubic spline needs at least 4 nodes, got {len(x)}: the '
+            'relative position table is too small to interpolate (window < '
+            '3); use the same window for pre-training and fine-tuning.')
+    if not (x[1:] > x[:-1]).all():
+        raise ValueError('spline nodes must be strictly increasing.')
+    return x
+
+
 def cubic_spline_weights(nodes: Sequence[float],
                          points: Sequence[float]) -> torch.Tensor:
     """``W`` with ``spline(points) = W @ values`` for any values at ``nodes``.
 
-    The spline is the interpolating cubic with the not-a-knot end
-    conditions (third derivative continuous at the second and the
-    second-to-last node), i.e. FITPACK's ``s=0`` cubic.  Points outside the
+    The spline is SciPy's interpolating cubic with the not-a-knot end
+    conditions (``make_interp_spline(k=3)``, FITPACK's ``s=0`` cubic) fitted
+    to the identity, i.e. one basis spline per node.  Points outside the
     nodes are clamped to the end nodes, as FITPACK's evaluation (and so
     ``interp2d``) does.  Float64, shape ``(len(points), len(nodes))``.
     """
-    x = torch.as_tensor(nodes, dtype=torch.float64)
-    n = len(x)
-    if n < 4:
-        raise ValueError(
-            f'a cubic spline needs at least 4 nodes, got {n}: the relative '
-            'position table is too small to interpolate (window < 3); use '
-            'the same window for pre-training and fine-tuning.')
-    if not bool((x[1:] > x[:-1]).all()):
-        raise ValueError('spline nodes must be strictly increasing.')
-    h = x[1:] - x[:-1]
-    # second derivatives M solve A @ M = B @ y
-    a = torch.zeros(n, n, dtype=torch.float64)
-    b = torch.zeros(n, n, dtype=torch.float64)
-    for i in range(1, n - 1):
-        a[i, i - 1], a[i, i + 1] = h[i - 1], h[i]
-        a[i, i] = 2 * (h[i - 1] + h[i])
-        b[i, i - 1], b[i, i], b[i, i + 1] = (6 / h[i - 1],
-                                             -6 / h[i - 1] - 6 / h[i],
-                                             6 / h[i])
-    # not-a-knot: (M1 - M0) / h0 == (M2 - M1) / h1, same at the other end
-    a[0, 0], a[0, 1], a[0, 2] = h[1], -(h[0] + h[1]), h[0]
-    a[-1, -3], a[-1, -2], a[-1, -1] = h[-1], -(h[-2] + h[-1]), h[-2]
-    second = torch.linalg.solve(a, b)  # (n, n): M = second @ y
-
-    t = torch.as_tensor(points, dtype=torch.float64).clamp(x[0], x[-1])
-    interval = torch.searchsorted(x, t, right=True) - 1
-    interval = interval.clamp(0, n - 2)
-    left, right = x[interval], x[interval + 1]
-    width = right - left
-    wl, wr = (right - t) / width, (t - left) / width
-    rows = torch.arange(len(t))
-    values = torch.zeros(len(t), n, dtype=torch.float64)
-    values[rows, interval] += wl
-    values[rows, interval + 1] += wr
-    curvature = torch.zeros(len(t), n, dtype=torch.float64)
-    curvature[rows, interval] += (wl**3 - wl) * width**2 / 6
-    curvature[rows, interval + 1] += (wr**3 - wr) * width**2 / 6
-    return values + curvature @ second
+    x = _check_nodes(nodes)
+    spline = _scipy_interpolate().make_interp_spline(x, np.eye(len(x)), k=3)
+    t = np.clip(np.asarray(points, dtype=np.float64), x[0], x[-1])
+    return torch.from_numpy(spline(t))
 
 
 def to_pair(value: Size, name: str = 'table size') -> Tuple[int, int]:
@@ -122,7 +109,8 @@ def resize_table(table: torch.Tensor, src_size: Size, dst_size: Size,
     for square tables).  The trailing ``num_extra_tokens`` rows (ViT: the 3
     cls-token entries) are kept as they are.  Returns the table unchanged
     when the sizes agree; otherwise the geometric-progression bicubic
-    resize of the official fine-tuning code, in the table's dtype.
+    resize of the official fine-tuning code (``RectBivariateSpline`` in
+    float64, as ``interp2d`` fitted it), in the table's dtype and device.
     """
     src_h, src_w = to_pair(src_size, 'src_size')
     dst_h, dst_w = to_pair(dst_size, 'dst_size')
@@ -133,12 +121,17 @@ def resize_table(table: torch.Tensor, src_size: Size, dst_size: Size,
             f'{num_extra_tokens} extra: wrong source window?')
     if (src_h, src_w) == (dst_h, dst_w):
         return table
-    grid = table[:rows - num_extra_tokens].double().T.reshape(
-        heads, src_h, src_w)
-    weights_h = cubic_spline_weights(*geometric_offsets(src_h, dst_h))
-    weights_w = cubic_spline_weights(*geometric_offsets(src_w, dst_w))
-    grid = weights_h @ grid @ weights_w.T  # (heads, dst_h, dst_w)
-    out = grid.reshape(heads, dst_h * dst_w).T.to(table.dtype)
+    grid = table[:rows - num_extra_tokens].detach().cpu().double().T
+    grid = grid.reshape(heads, src_h, src_w).numpy()
+    source_h, target_h = geometric_offsets(src_h, dst_h)
+    source_w, target_w = geometric_offsets(src_w, dst_w)
+    source_h, source_w = _check_nodes(source_h), _check_nodes(source_w)
+    spline = _scipy_interpolate().RectBivariateSpline
+    resized = np.stack([
+        spline(source_h, source_w, head, kx=3, ky=3, s=0)(target_h, target_w)
+        for head in grid])  # (heads, dst_h, dst_w)
+    out = torch.from_numpy(resized).reshape(heads, dst_h * dst_w).T
+    out = out.to(dtype=table.dtype, device=table.device)
     if num_extra_tokens:
         out = torch.cat([out, table[rows - num_extra_tokens:]], dim=0)
     return out

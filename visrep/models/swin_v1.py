@@ -22,8 +22,12 @@ MoBY code does around it:
 """
 from typing import Set, Tuple
 
-from mmpretrain.models.backbones import SwinTransformer
 from torch import nn
+
+from visrep.extras import requires_extra
+
+with requires_extra('cls', 'visrep.SwinTransformerV1'):
+    from mmpretrain.models.backbones import SwinTransformer
 
 from visrep.checkpoint import (SWIN_V1_OFFICIAL, SWIN_V1_VISREP,
                                adapt_backbone_state_dict,

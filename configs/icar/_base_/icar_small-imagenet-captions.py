@@ -1,14 +1,17 @@
 # iCAR on the small ImageNet set extended by captions (written by
 # `python tools/dataset_converters/make_small_datasets.py imagenet_captions`):
-#   labelled set   data/imagenet/meta/train_seen.txt   classes 0-4 only
-#   caption pairs  data/imagenet/meta/captions_train.txt  (every train image +
+#   labelled set   data/small/imagenet/meta/train_seen.txt   classes 0-4 only
+#   caption pairs  data/small/imagenet/meta/captions_train.txt  (every train image +
 #                  160 extra images, "<path>\t<caption>")
-#   validation     data/imagenet/meta/val_heldout.txt  classes 5-9: zero-shot
+#   validation     data/small/imagenet/meta/val_heldout.txt  classes 5-9: zero-shot
 # Tiny SwinV2 (64 px) + a tiny text Transformer; batches of 16 labelled + 16
 # caption samples (mmdet's MultiSourceSampler), 300 iterations.
 _base_ = ['mmpretrain::_base_/default_runtime.py',
           './tiny_text_encoder.py']
-data_root = 'data/imagenet'
+# reads the generated small set under data/small/ (see
+# configs/_base_/datasets/small/imagenet.py for `small_data`)
+small_data = True
+data_root = 'data/small/imagenet'
 class_names = ['tench', 'goldfish', 'great white shark', 'tiger shark',
                'hammerhead', 'electric ray', 'stingray', 'cock', 'hen',
                'ostrich']

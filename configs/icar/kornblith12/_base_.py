@@ -1,6 +1,9 @@
 # Zero-shot evaluation of a trained iCAR model on one of the Kornblith et al.
 # (CVPR 2019) 12 datasets, in mmpretrain's standard layouts under data/:
-#   tools/test.py configs/icar/kornblith12/<dataset>.py <iCAR checkpoint>
+#   tools/test.py configs/icar/kornblith12/icar_swinv2-base-w16_zeroshot-cls_<dataset>.py \
+#       <iCAR checkpoint>
+# (named like mmpretrain's CLIP evaluation configs,
+# clip_vit-base-p16_zeroshot-cls_cifar100.py: no training, so no NxB/schedule)
 # The class list is the test dataset's metainfo (ICARClassNamesHook); class
 # text = name (+ description when a JSON is given: set
 # model.test_class_text.descriptions='<file>.json'), CLIP's 80 ImageNet

@@ -4,6 +4,10 @@
 # 256 keys, batch 32, AdamW 1e-3, 100 epochs (1200 iterations).  The
 # linear-probe comparison is swin-micro_moby-pre_linear_small-imagenet.py.
 _base_ = '../moby_swin-tiny_8xb64-amp-coslr-300e_in1k.py'
+# reads the generated small set under data/small/ (see
+# configs/_base_/datasets/small/imagenet.py for `small_data`)
+small_data = True
+data_root = 'data/small/imagenet/'
 img_size = 64
 # the views of ../_base_/moby_two_views.py, cropped to img_size
 common_view = [dict(_base_.common_view[0], scale=img_size),
@@ -16,7 +20,8 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=32, num_workers=2,
                         persistent_workers=False,
-                        dataset=dict(pipeline=train_pipeline))
+                        dataset=dict(data_root=data_root,
+                                     pipeline=train_pipeline))
 micro = dict(_delete_=True, embed_dims=32, depths=[2, 2, 2],
              num_heads=[2, 4, 8])
 model = dict(

@@ -21,10 +21,16 @@ test_pipeline = [
     dict(type='CenterCrop', crop_size=crop),
     dict(type='PackInputs'),
 ]
+# reads the generated small set under data/small/ (see
+# configs/_base_/datasets/small/imagenet.py for `small_data`)
+small_data = True
+data_root = 'data/small/imagenet'
 train_dataloader = dict(batch_size=32, num_workers=2,
-                        dataset=dict(pipeline=train_pipeline))
+                        dataset=dict(data_root=data_root,
+                                     pipeline=train_pipeline))
 val_dataloader = dict(batch_size=32, num_workers=2,
-                      dataset=dict(pipeline=test_pipeline))
+                      dataset=dict(data_root=data_root,
+                                   pipeline=test_pipeline))
 test_dataloader = val_dataloader
 model = dict(
     backbone=dict(arch=dict(_delete_=True, embed_dims=32, depths=[2, 2, 2],

@@ -4,6 +4,10 @@
 # 16 cells, 10 masked), decoder stride 16, batch 32, AdamW 2e-3, 40 epochs.
 # The fine-tuning comparison is swin-micro_simmim-pre_small-imagenet.py.
 _base_ = '../simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py'
+# reads the generated small set under data/small/ (see
+# configs/_base_/datasets/small/imagenet.py for `small_data`)
+small_data = True
+data_root = 'data/small/imagenet/'
 img_size = 64
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -16,7 +20,8 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=32, num_workers=2,
                         persistent_workers=False,
-                        dataset=dict(pipeline=train_pipeline))
+                        dataset=dict(data_root=data_root,
+                                     pipeline=train_pipeline))
 micro = dict(_delete_=True, embed_dims=32, depths=[2, 2, 2],
              num_heads=[2, 4, 8])
 model = dict(

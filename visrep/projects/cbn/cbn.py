@@ -26,6 +26,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from visrep.registry import MODELS
 from .binding import TRACKER, CBNBindingError, layer_name
 from .conv_call import ConvCall, find_conv_call
+from .fast import conv_pair
 from .fast.cuda_graph import GraphedSteps
 from .fast.step_buffers import StepBuffers, reuse_or_new
 from .moment_grads import mean_gradient, square_gradient_sum
@@ -80,6 +81,12 @@ class CBN(_BatchNorm):
         cuda_graphs: on CUDA, replay the per-channel operations of a
             training step as CUDA graphs (:mod:`.fast.cuda_graph`; the same
             results, far fewer kernel launches).
+        dnu_in_backward: compute the new entry's ``d nu/dW`` in the
+            backward of the convolution before the layer, stacked with its
+            weight gradient (:mod:`.fast.conv_pair`; CPU, ungrouped fp32 /
+            fp64 convs).  Equal to the default route to fp32 summation
+            order; measured no faster on CPU (the product's multiply-adds
+            are the same, benchmarks/README.md), hence off by default.
     """
 
     _abbr_ = 'bn'  # layer names (bn1, downsample.1, ...) and checkpoints
@@ -100,6 +107,7 @@ class CBN(_BatchNorm):
                  plain_var: str = 'biased',
                  affine_init: str = 'ones',
                  cuda_graphs: bool = True,
+                 dnu_in_backward: bool = False,
                  device=None,
                  dtype=None):
         _count('buffer_num', buffer_num)
@@ -125,10 +133,13 @@ class CBN(_BatchNorm):
         self.iters_per_epoch: Optional[int] = None  # set by CBNBurnInHook
         self.iter_count = 0  # training calls so far (official iter_count)
         self.cuda_graphs = cuda_graphs
+        self.dnu_in_backward = dnu_in_backward
         self.window = StatWindow(buffer_num)
         self._bound_weight: Optional[Tensor] = None
         self._buffers_of_step: Optional[StepBuffers] = None
         self._graphs = GraphedSteps()
+        # the newest entry's d nu, until the backward writes it (fast route)
+        self._pending_dnu: Optional[conv_pair.PendingDnu] = None
         self.register_state_dict_post_hook(save_cbn_state)
         self.reset_parameters()
         if self.needs_conv:
@@ -148,6 +159,21 @@ class CBN(_BatchNorm):
         if x.dim() < 2:
             raise ValueError(f'visrep.CBN expects (N, C, *) inputs, got a '
                              f'{x.dim()}-D tensor.')
+
+    def _check_values_per_channel(self, x: Tensor) -> None:
+        """BatchNorm's training check (``F.batch_norm``: "Expected more than
+        1 value per channel when training"), on every training path: one
+        value per channel has a zero variance, and the layer would output
+        its bias with no gradient."""
+        if x.numel() // x.shape[1] == 1:
+            raise ValueError(
+                f'visrep.CBN {layer_name(self)}: expected more than 1 value '
+                f'per channel when training, got input size '
+                f'{tuple(x.shape)}: with one value per channel the variance '
+                'is 0 and the layer outputs its bias with no gradient. Fix: '
+                'a batch of 2 or more per process or a larger feature map '
+                'for this layer, or a norm that does not use the batch '
+                "(e.g. norm_cfg=dict(type='GN', ...)).")
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, buffer_num={self.buffer_num}, '
@@ -170,12 +196,27 @@ class CBN(_BatchNorm):
     def active_buffer_num(self) -> int:
         """Past iterations used at the current ``iter_count`` (official
         ``_update_buffer_num``)."""
+        return self._buffer_num_at(self.iter_count)
+
+    def _buffer_num_at(self, iter_count: int) -> int:
+        """The official ``buffer_num`` after ``iter_count`` training calls."""
         burnin = self.burnin_iters() if self.buffer_num else 0
         if burnin == 0:
             return self.buffer_num
         if self.two_stage:
-            return self.buffer_num if self.iter_count > burnin else 0
-        return int(self.buffer_num * min(self.iter_count / burnin, 1.0))
+            return self.buffer_num if iter_count > burnin else 0
+        return int(self.buffer_num * min(iter_count / burnin, 1.0))
+
+    def pooled_buffer_num(self) -> int:
+        """Past entries pooled at the current step (at most; fewer while the
+        window fills): the official code pools every entry of its lists,
+        which the previous step truncated to ITS ``buffer_num`` (``pre_mu =
+        [cur] + pre_mu[:buffer_num - 1]``).  With a non-decreasing
+        ``buffer_num`` (burn-in) that is ``min(stored, buffer_num of the
+        previous call)``: a ramp (``two_stage=False``) pools one entry fewer
+        than its ``buffer_num`` at each step where the window grows."""
+        return min(self.active_buffer_num(),
+                   self._buffer_num_at(self.iter_count - 1))
 
     # ------------------------------------------------------------------
     # forward
@@ -183,6 +224,7 @@ class CBN(_BatchNorm):
         self._check_input_dim(x)
         if not self.training:
             return self._normalize_with_running_stats(x)
+        self._check_values_per_channel(x)
         if _in_backward():
             raise RuntimeError(
                 f'visrep.CBN {layer_name(self)} ran during a backward pass: '
@@ -195,11 +237,10 @@ class CBN(_BatchNorm):
         TRACKER.count_call(self)
         call = self._bound_conv(x) if (self.needs_conv
                                        and x.requires_grad) else None
-        buffer_num = self.active_buffer_num()
-        if buffer_num == 0 or not x.requires_grad or (self.needs_conv
-                                                      and call is None):
+        if self.active_buffer_num() == 0 or not x.requires_grad or (
+                self.needs_conv and call is None):
             return self._batch_norm(x)
-        return self._cross_iteration_norm(x, call, buffer_num)
+        return self._cross_iteration_norm(x, call, self.pooled_buffer_num())
 
     def _bound_conv(self, x: Tensor) -> Optional[ConvCall]:
         """The conv producing ``x``; binds on first use, then verifies."""
@@ -297,6 +338,10 @@ class CBN(_BatchNorm):
         # or a frozen conv (W_t - W_tau = 0: no Taylor term)
         kernel = call.kernel if (call is not None
                                  and call.weight.requires_grad) else None
+        self.settle_pending_dnu()  # the window's d nu, all of them
+        # fast route: the new entry's d nu in the convolution's backward
+        in_backward = (self.dnu_in_backward and kernel is not None
+                       and conv_pair.applies(call, x))
         # statistics in fp32 at least, also under autocast, and no TF32
         # (neither changes the normalisation: no product, no convolution)
         with torch.autocast(x.device.type, enabled=False), \
@@ -304,15 +349,25 @@ class CBN(_BatchNorm):
             with torch.no_grad():
                 coeffs, dmu, slot, pooled = self._window_statistics(
                     x, call, kernel, buffer_num)
+            if in_backward:
+                x = conv_pair.attach(self, call, x, slot)
             out = NormWithStats.apply(x, self.weight, self.bias, coeffs,
                                       self.eps if self.eps_in_sqrt else 0.0,
                                       pooled)
-            if kernel is not None:  # into the slot of the new entry
+            if kernel is not None and not in_backward:  # into its slot
                 with torch.no_grad():
                     window.write_dnu(slot, square_gradient_sum(
                         call, x, window.dnu_slot(slot)))
         window.commit(slot, dmu)
         return out
+
+    def settle_pending_dnu(self) -> None:
+        """Write the newest entry's ``d nu`` if the backward has not (no
+        backward ran since the forward): before the window is read, saved
+        or converted."""
+        if getattr(self, '_pending_dnu', None) is not None:
+            with torch.no_grad():
+                self._pending_dnu.settle()
 
     def _window_statistics(self, x: Tensor, call: Optional[ConvCall],
                            kernel: Optional[Tensor], buffer_num: int):
@@ -405,6 +460,8 @@ class CBN(_BatchNorm):
     # state
     def reset_cbn_state(self) -> None:
         """Forget the buffered statistics, the binding and the counter."""
+        if self._pending_dnu is not None:
+            self._pending_dnu.close()
         self.window = StatWindow(self.buffer_num)
         self.iter_count = 0
         self._bound_weight = None
@@ -412,6 +469,7 @@ class CBN(_BatchNorm):
         self._graphs.clear()
 
     def _apply(self, fn, recurse=True):
+        self.settle_pending_dnu()
         super()._apply(fn, recurse)
         self.window.apply(fn)
         self._buffers_of_step = None

@@ -23,6 +23,7 @@ STATE_KEYS = tuple(f'cbn_{name}' for name in FIELDS) + ('cbn_counters', )
 def save_cbn_state(module: 'CBN', state_dict: Dict[str, Tensor],
                    prefix: str, local_metadata) -> None:
     """State-dict post-hook: the window and counters as plain tensors."""
+    module.settle_pending_dnu()  # a d nu still due from the backward
     for name, value in module.window.state().items():
         state_dict[prefix + f'cbn_{name}'] = value
     state_dict[prefix + 'cbn_counters'] = torch.tensor(

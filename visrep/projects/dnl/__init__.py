@@ -7,13 +7,20 @@ ResNets with DNL blocks where ``non_local`` flags them) and
 ``visrep.ClassWeightedCrossEntropyLoss`` (the official class-weighted loss,
 which mmseg 1.2.2's ``CrossEntropyLoss`` cannot compute).  See README.md.
 """
+from visrep.extras import import_available
+
 from .attention import pairwise_weights, unary_weights, whiten
 from .block import (DNLBlock, DNLBlock1d, DNLBlock2d, DNLBlock3d,
                     build_dnl_block)
 from .checkpoint import convert_mmseg_dnl
-from .head import MMSEG_DNL_BLOCK, DNLOfficialHead
 from .loss import ClassWeightedCrossEntropyLoss
-from .resnet3d import ResNet3dDNL, ResNet3dSlowOnlyDNL, replace_non_local
+
+# the mmseg head and the mmaction2 backbones need their toolkit's extra
+__getattr__ = import_available(globals(), __name__, {
+    '.head': ('seg', ['MMSEG_DNL_BLOCK', 'DNLOfficialHead']),
+    '.resnet3d': ('video', ['ResNet3dDNL', 'ResNet3dSlowOnlyDNL',
+                            'replace_non_local']),
+})
 
 #: ``paramwise_cfg`` giving the query/key convs no weight decay (official
 #: ``nowd=['nl']``) in any mmengine optimizer wrapper

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from torch import nn
 
+from visrep.errors import ArgumentTypeError, ArgumentValueError
 from visrep.registry import MODELS
 from .attention import WHITEN_MODES, pairwise_weights, unary_weights
 from .attention import whiten as whiten_tokens
@@ -156,27 +157,34 @@ class DNLBlock(nn.Module):
                     attn_impl):
         name = 'DNLBlock'
         if dim not in _CONV:
-            raise ValueError(f'{name}: dim={dim!r} must be 1, 2 or 3 (the '
+            raise ArgumentValueError(f'{name}: dim={dim!r} must be 1, 2 or 3 (the '
                              'spatial dimensions of the input).')
+        for arg, value in (('in_channels', in_channels),
+                           ('reduction', reduction)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ArgumentTypeError(
+                    f'{name}: {arg}={value!r} must be an int (query/key '
+                    'width = in_channels // reduction, officially '
+                    'reduction=2).')
         if reduction < 1 or in_channels // reduction < 1:
-            raise ValueError(
+            raise ArgumentValueError(
                 f'{name}: reduction={reduction} leaves no query/key channel '
                 f'for in_channels={in_channels}; use 1 <= reduction <= '
                 'in_channels.')
         if whiten not in WHITEN_MODES:
-            raise ValueError(
+            raise ArgumentValueError(
                 f"{name}: whiten={whiten!r}: choose 'scalar' (official "
                 "ln_nostd), 'channel' (paper / mmseg) or None.")
         if not temperature > 0:
-            raise ValueError(f'{name}: temperature={temperature} must be > 0.')
+            raise ArgumentValueError(f'{name}: temperature={temperature} must be > 0.')
         if not (pairwise or unary):
-            raise ValueError(f'{name}: pairwise=False and unary=False leave '
+            raise ArgumentValueError(f'{name}: pairwise=False and unary=False leave '
                              'nothing to compute; enable at least one.')
         if attn_impl not in ('auto', 'sdpa', 'matmul'):
-            raise ValueError(f"{name}: attn_impl={attn_impl!r}: choose "
+            raise ArgumentValueError(f"{name}: attn_impl={attn_impl!r}: choose "
                              "'auto', 'sdpa' or 'matmul'.")
         if (out_norm_cfg is not None or zero_init_out) and not use_out:
-            raise ValueError(f'{name}: out_norm_cfg / zero_init_out act on '
+            raise ArgumentValueError(f'{name}: out_norm_cfg / zero_init_out act on '
                              'conv_out; set use_out=True.')
 
     # ---------------------------------------------------------------- init

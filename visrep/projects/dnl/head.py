@@ -25,6 +25,7 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import nn
 
+from visrep.errors import ArgumentTypeError, ArgumentValueError
 from visrep.registry import MODELS
 from .block import DNLBlock
 
@@ -56,13 +57,16 @@ class DNLOfficialHead(BaseDecodeHead):
                  **kwargs):
         super().__init__(**kwargs)
         if not isinstance(self.in_channels, int):
-            raise ValueError(
+            raise ArgumentValueError(
                 'DNLOfficialHead reads one feature map: set in_index to one '
                 "stage (or input_transform='resize_concat'); got "
                 f'in_channels={self.in_channels}.')
         mid = self.in_channels // 4 if mid_channels is None else mid_channels
+        if isinstance(mid, bool) or not isinstance(mid, int):
+            raise ArgumentTypeError(f'DNLOfficialHead: mid_channels={mid!r} must be '
+                            'an int (None: in_channels // 4, as officially).')
         if mid < 1:
-            raise ValueError(f'DNLOfficialHead: mid_channels={mid} < 1; set '
+            raise ArgumentValueError(f'DNLOfficialHead: mid_channels={mid} < 1; set '
                              'mid_channels or a larger in_channels.')
         self.mid_channels = mid
         conv = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,

@@ -5,6 +5,11 @@ No download: the merges file ``bpe_simple_vocab_16e6.txt.gz`` is part of the
 with ``importlib.util.find_spec`` and read directly, so ``open_clip`` itself
 (torch, timm and huggingface_hub imports) is never imported.
 
+Hand-written rather than ``open_clip.tokenizer.SimpleTokenizer`` because
+importing that imports all of ``open_clip`` (timm, huggingface_hub, its model
+registry: ~3 s more CPU per process here, paid by every tool start and
+dataloader worker) for ~80 lines; its ids are the test's reference.
+
 The algorithm is CLIP's (Radford et al. 2021, ``clip/simple_tokenizer.py``):
 ftfy + HTML unescape, whitespace collapse, lower case; words split by the
 CLIP regex; every byte mapped to a printable unicode character; greedy
@@ -20,6 +25,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from visrep.extras import (MissingExtraError, install_hint, missing_modules,
+                           requires_extra)
+
 VOCAB_FILE = 'bpe_simple_vocab_16e6.txt.gz'
 #: merges used by CLIP: the vocabulary is 256 bytes x 2 + merges + 2 = 49408
 NUM_MERGES = 49152 - 256 - 2
@@ -28,13 +36,13 @@ SOT, EOT = '<start_of_text>', '<end_of_text>'
 
 def default_vocab_path() -> str:
     """The merges file inside the installed ``open_clip`` package."""
-    spec = importlib.util.find_spec('open_clip')
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
+    missing = missing_modules('icar')
+    if 'open_clip' in missing:
+        raise MissingExtraError(
             'the CLIP BPE vocabulary comes with the open_clip_torch package, '
-            'which is not installed: pip install open_clip_torch (see '
-            'requirements/runtime.txt), or pass vocab_path= to a local '
-            f'{VOCAB_FILE}.')
+            f'which is not installed: {install_hint("icar")}, or pass '
+            f'vocab_path= to a local {VOCAB_FILE}.')
+    spec = importlib.util.find_spec('open_clip')
     path = osp.join(list(spec.submodule_search_locations)[0], VOCAB_FILE)
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} is missing from open_clip_torch; '
@@ -82,8 +90,9 @@ class BPETokenizer:
 
     def __init__(self, context_length: int = 32,
                  vocab_path: Optional[str] = None, lower: bool = True):
-        import ftfy  # noqa: F401  (a runtime requirement; fail early)
-        import regex
+        with requires_extra('icar', 'visrep.projects.icar.BPETokenizer'):
+            import ftfy  # noqa: F401  (a runtime requirement; fail early)
+            import regex
         if context_length < 2:
             raise ValueError(f'context_length={context_length}: at least 2 '
                              '(start and end markers).')

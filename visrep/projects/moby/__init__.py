@@ -10,10 +10,16 @@ gathered across processes, official checkpoints), ``MoBYMLP``
 ``visrep.SwinTransformerV1``, is the core's (:mod:`visrep.models`).  See
 README.md.
 """
+from visrep.extras import import_available
+
 from .checkpoint import (convert_official_moby, is_official_moby,
                          moby_from_official)
 from .heads import MoBYHead, MoBYMLP, contrastive_loss
-from .moby import MoBY, cosine_momentum
+
+# the algorithm is an mmpretrain self-supervisor
+__getattr__ = import_available(globals(), __name__, {
+    '.moby': ('cls', ['MoBY', 'cosine_momentum']),
+})
 
 __all__ = ['MoBY', 'MoBYHead', 'MoBYMLP', 'contrastive_loss',
            'convert_official_moby', 'cosine_momentum', 'is_official_moby',

@@ -10,12 +10,18 @@ through the registry: ``SwinTransformerV1`` / ``MaskedSwinTransformerV1``
 by the core (:mod:`visrep.models`), ``MaskedSwinTransformerV2`` by the
 Swin V2 plugin.  See README.md.
 """
+from visrep.extras import import_available
+
 from .checkpoint import (convert_official_simmim, plain_backbone,
                          vit_from_official)
 from .head import SimMIMHead, normalize_targets
 from .mask_generator import SimMIMMaskGenerator
-from .simmim import SimMIM, is_official_simmim
-from .vit import MaskedSimMIMViT, SimMIMViT
+
+# the algorithm and the ViTs build on mmpretrain; the table resize on SciPy
+__getattr__ = import_available(globals(), __name__, {
+    '.simmim': ('simmim', ['SimMIM', 'is_official_simmim']),
+    '.vit': ('simmim', ['MaskedSimMIMViT', 'SimMIMViT']),
+})
 
 __all__ = [
     'MaskedSimMIMViT', 'SimMIM', 'SimMIMHead', 'SimMIMMaskGenerator',

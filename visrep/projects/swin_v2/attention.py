@@ -143,7 +143,8 @@ class WindowAttentionV2(nn.Module):
             cached = (log_spaced_coords_table(
                 window, self.pretrained_window_size).to(device),
                       relative_position_index(window).to(device))
-            self._geometry[window] = cached
+            if not torch.compiler.is_compiling():  # else: in the graph
+                self._geometry[window] = cached
         return cached
 
     def position_bias(self, window: Optional[Tuple[int, ...]] = None
@@ -155,10 +156,13 @@ class WindowAttentionV2(nn.Module):
         ones it was computed with -- compared by value, since weights may
         change without a version bump (``param.data`` updates, as
         mmengine's EMA does); the comparison reads the MLP's few thousand
-        weights instead of evaluating it on every table entry.
+        weights instead of evaluating it on every table entry.  Under
+        ``torch.compile`` the table is computed in the graph instead (a
+        value comparison there would be a data-dependent graph break).
         """
         window = tuple(window or self.window_size)
-        caching = not torch.is_grad_enabled()
+        caching = not (torch.is_grad_enabled()
+                       or torch.compiler.is_compiling())
         if caching:
             key = (window, torch.is_autocast_enabled('cpu'),
                    torch.is_autocast_enabled('cuda'))

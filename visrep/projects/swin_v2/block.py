@@ -95,7 +95,8 @@ class SwinV2Block(nn.Module):
         mask = self._masks.get(key)
         if mask is None:
             mask = shift_attention_mask(padded, window, shift).to(device)
-            self._masks[key] = mask
+            if not torch.compiler.is_compiling():  # else: in the graph
+                self._masks[key] = mask
         return mask
 
     def _window_attention(self, x: torch.Tensor) -> torch.Tensor:

@@ -19,10 +19,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from visrep.checkpoint import StateDict
 from visrep.models import init_official_weights
 from visrep.registry import MODELS
+from .arguments import check_backbone_arguments
 from .attention import check_attn_chunk_size
 from .block import SwinV2Block
 from .patch_merging import PatchMergingV2
-from .windows import PermuteTokens, fit_window, window_order
+from .windows import (PermuteTokens, fit_window, is_raster_order,
+                      window_order)
 
 #: arch -> embed_dims, depths, num_heads, extra_norm_every_n_blocks.
 #: H and G heads are mmpretrain's (the paper gives only C and depths).
@@ -118,25 +120,38 @@ class SwinV2Stage(nn.Module):
         self._plans: Dict[tuple, Optional[tuple]] = {}
 
     def _window_plan(self, spatial: Tuple[int, ...], device) -> Optional[tuple]:
-        """Per block ``(index, inverse, mask, window)``, and the way back."""
+        """Per block ``(index, inverse, mask, window)``, and the way back.
+
+        Built from the sizes only (no data-dependent op), and cached outside
+        ``torch.compile``; while compiling, a missing plan is built inside
+        the graph from sizes only (no graph break) and not stored.
+        """
         key = (spatial, device)
         if key in self._plans:
             return self._plans[key]
-        steps, position = [], None  # position[r]: where raster token r is
+        steps, position, previous = [], None, None  # position[r]: raster r
         for block in self.blocks:
             window, shift = fit_window(spatial, block.window_size,
                                        block.shift_size, block.window_clip)
             if any(size % w for size, w in zip(spatial, window)):
-                self._plans[key] = None  # padding needed: raster path
+                if not torch.compiler.is_compiling():
+                    self._plans[key] = None  # padding needed: raster path
                 return None
             order = window_order(spatial, window, shift)
+            layout = _layout(spatial, window, shift)
             index = order if position is None else position[order]
             mask = block._shift_mask(spatial, window, shift,
                                      device) if any(shift) else None
-            steps.append((_gather(index, device), mask, window))
-            position = torch.argsort(order)
-        plan = (steps, _gather(position, device))
-        self._plans[key] = plan
+            same = layout == previous if previous is not None else \
+                is_raster_order(spatial, window, shift)
+            steps.append((None if same else _gather(index, device), mask,
+                          window))
+            position, previous = torch.argsort(order), layout
+        back = None if is_raster_order(spatial, *previous) else _gather(
+            position, device)
+        plan = (steps, back)
+        if not torch.compiler.is_compiling():
+            self._plans[key] = plan
         return plan
 
     def _run(self, block: nn.Module, *args):
@@ -164,11 +179,17 @@ class SwinV2Stage(nn.Module):
         return tokens.view(shape)
 
 
-def _gather(index: torch.Tensor, device) -> Optional[Tuple[torch.Tensor,
-                                                            torch.Tensor]]:
-    """(index, inverse) on ``device``, or None for the identity."""
-    if torch.equal(index, torch.arange(len(index))):
-        return None
+def _layout(spatial: Tuple[int, ...], window: Tuple[int, ...],
+            shift: Tuple[int, ...]) -> tuple:
+    """``(window, shift)`` with the shift taken modulo each axis: blocks
+    with equal layouts put the tokens in the same order."""
+    if is_raster_order(spatial, window, shift):
+        return (spatial, (0, ) * len(spatial))  # every raster layout alike
+    return window, tuple(s % size for s, size in zip(shift, spatial))
+
+
+def _gather(index: torch.Tensor, device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(index, inverse) on ``device``."""
     return index.to(device), torch.argsort(index).to(device)
 
 
@@ -198,7 +219,8 @@ class SwinTransformerV2(BaseModule):
         attn_drop_rate: dropout on attention weights.
         drop_path_rate: stochastic depth, rising linearly over the blocks.
         out_indices: stages whose outputs are returned (each normalised by
-            its own ``norm{i}``).
+            its own ``norm{i}``), in ``[-num_stages, num_stages)``; a
+            negative index counts from the end; default the last stage.
         frozen_stages: -1 none; 0 the patch embedding; k >= 1 also the
             first k stages (their blocks, downsampling and output norms) --
             mmdet's Swin convention.
@@ -239,7 +261,7 @@ class SwinTransformerV2(BaseModule):
                  drop_rate: float = 0.0,
                  attn_drop_rate: float = 0.0,
                  drop_path_rate: float = 0.2,
-                 out_indices: Sequence[int] = (3, ),
+                 out_indices: Sequence[int] = (-1, ),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  with_cp: bool = False,
@@ -255,6 +277,10 @@ class SwinTransformerV2(BaseModule):
         self.depths = tuple(settings['depths'])
         self.num_heads = tuple(settings['num_heads'])
         num_stages = len(self.depths)
+        check_backbone_arguments(
+            num_stages, window_size=window_size,
+            pretrained_window_sizes=pretrained_window_sizes,
+            patch_size=patch_size, out_indices=out_indices)
         if extra_norm_every_n_blocks is None:
             extra_norm_every_n_blocks = settings.get(
                 'extra_norm_every_n_blocks', 0)

@@ -28,6 +28,7 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 
 from visrep.registry import MODELS
+from .arguments import check_backbone_arguments
 from .inflate import inflate_2d_state_dict, is_2d_checkpoint
 from .swin_transformer_v2 import SwinTransformerV2
 
@@ -64,7 +65,7 @@ class VideoSwinTransformerV2(SwinTransformerV2):
                  pretrained_window_sizes: Union[int, Sequence] = 0,
                  window_clip: str = 'per_axis',
                  drop_path_rate: float = 0.1,
-                 out_indices: Sequence[int] = (3, ),
+                 out_indices: Sequence[int] = (-1, ),
                  init_cfg: Optional[dict] = None,
                  **kwargs):
         if window_clip == 'official':
@@ -73,6 +74,10 @@ class VideoSwinTransformerV2(SwinTransformerV2):
                 "one, i.e. to the few frames of a clip: use 'per_axis' "
                 "(default) or 'pad' for videos.")
         num_stages = len(self._arch_settings(arch)['depths'])
+        check_backbone_arguments(
+            num_stages, window_size=window_size,
+            pretrained_window_sizes=pretrained_window_sizes,
+            patch_size=patch_size, out_indices=out_indices)
         window_size = self._per_stage_tuples(window_size, num_stages)
         super().__init__(
             arch=arch, patch_size=tuple(patch_size), window_size=window_size,

@@ -145,6 +145,29 @@ def window_order(spatial: Sequence[int], window_size: Sequence[int],
     return window_partition(raster, window_size).flatten()
 
 
+def is_raster_order(spatial: Sequence[int], window_size: Sequence[int],
+                    shift_size: Sequence[int]) -> bool:
+    """Whether :func:`window_order` is the identity, from the sizes alone.
+
+    The roll is the identity when every shift is a multiple of its axis;
+    the partition's permute ``(n0, w0, n1, w1, ...) -> (n0, n1, ..., w0,
+    w1, ...)`` is the identity when the axes longer than 1 keep their
+    order.  Decided without looking at tensor values, so that it costs no
+    data-dependent op (no graph break) under ``torch.compile``.
+    """
+    if any(s % size for s, size in zip(shift_size, spatial)):
+        return False
+    # (label, length) of each dim of the reshaped map: n = window count,
+    # w = position inside the window, per axis
+    dims = [(('n', axis), size // w) for axis, (size, w) in
+            enumerate(zip(spatial, window_size))]
+    dims += [(('w', axis), w) for axis, w in enumerate(window_size)]
+    raster = [dims[i + k * len(spatial)] for i in range(len(spatial))
+              for k in (0, 1)]  # n0, w0, n1, w1, ...
+    return [label for label, n in raster if n > 1] == \
+        [label for label, n in dims if n > 1]
+
+
 class PermuteTokens(torch.autograd.Function):
     """``x[:, index]`` whose backward is the inverse gather (no scatter-add)."""
 

@@ -1,6 +1,11 @@
-# ADE20K layout at data/ade/ADEChallengeData2016/ with CPU-sized scales for
+# ADE20K layout at data/small/ade/ADEChallengeData2016/ with CPU-sized scales for
 # the small set written by tools/dataset_converters/make_small_datasets.py.
 _base_ = '../ade20k.py'
+# The generated small set lives under data/small/ (never the real data/<set>);
+# `small_data = True` tells visrep/cli/small_data_guard.py this config is
+# meant for it (full-size configs pointed at a small set stop with an error).
+small_data = True
+data_root = 'data/small/ade/ADEChallengeData2016'
 crop_size = (128, 128)
 img_scale = (512, 128)
 train_pipeline = [
@@ -20,6 +25,9 @@ test_pipeline = [
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
-    batch_size=4, num_workers=2, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(num_workers=2, dataset=dict(pipeline=test_pipeline))
+    batch_size=4, num_workers=2,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=2,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -15,5 +15,8 @@ The layer's algorithm (:mod:`..cbn`, :mod:`..window`, :mod:`..pooled_norm`,
   product where the patches are cheap, instead of a weight-gradient
   convolution;
 * :mod:`.gpu_routes`: on a GPU, one call instead of several (the patch
-  sum, the batch moments, the window's dot products).
+  sum, the batch moments, the window's dot products);
+* :mod:`.conv_pair`: ``d nu/dW`` in the convolution's backward, stacked
+  with its weight gradient (``CBN(dnu_in_backward=True)``; off by default:
+  measured no faster on CPU).
 """

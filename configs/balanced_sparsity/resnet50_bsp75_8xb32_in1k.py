@@ -5,7 +5,7 @@
 # 15 more epochs at the target (SGD, lr 0.01, cosine).
 # Model, data and runtime are those of
 # mmpretrain::resnet/resnet50_8xb32_in1k.py (the same bases).
-# Variants: resnet50_bs50_*.py, resnet50_bs90_*.py.
+# Variants: resnet50_bsp50_*.py, resnet50_bsp90_*.py.
 _base_ = [
     'mmpretrain::_base_/models/resnet50.py',
     'mmpretrain::_base_/datasets/imagenet_bs32.py',

@@ -204,3 +204,29 @@ def test_tools_exit_2_with_the_message_on_bad_input(tmp_path, capsys):
     from visrep.cli.common import run_cli
     with pytest.raises(ValueError, match='a bug'):
         run_cli(bug)
+
+
+class _BrokenImages:
+    """A dataset whose one image is unreadable."""
+
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, index):
+        raise DataFileError("cannot read the image 'a.jpg': the file is "
+                            'empty (0 bytes)')
+
+
+def test_error_from_a_dataloader_worker_prints_its_own_line(capsys):
+    """torch re-raises a worker's error with the worker's traceback in its
+    message; the tool prints the error's own line only, exit 2."""
+    import torch.utils.data
+
+    def train(argv):
+        next(iter(torch.utils.data.DataLoader(_BrokenImages(),
+                                              num_workers=1)))
+
+    code, err = _cli_exit(train, capsys)
+    assert (code, err.strip()) == (
+        2, "data error: cannot read the image 'a.jpg': the file is empty "
+        '(0 bytes)')

@@ -10,11 +10,13 @@ epoch.  The encoders become tiny through :func:`register_ssl_shrinker`,
 called by the ``shrinkers.py`` of the plugins' test folders.
 """
 import copy
+import os.path as osp
 from typing import Callable, Dict, Optional
 
 from mmengine.config import Config, ConfigDict
 
-from .small_data import _fit_schedulers, load_plugin_shrinkers
+from .runs import REPO_ROOT
+from .small_data import SMOKE_CONFIGS, _fit_schedulers, load_plugin_shrinkers
 
 #: pre-training backbone type -> function(backbone cfg) -> its out channels
 SSLBackboneShrinker = Callable[[ConfigDict], int]
@@ -56,6 +58,11 @@ def small_ssl_config(cfg: Config, batch_size: int = 4, iters: int = 2,
         model.head.predictor.hid_channels = 64
         model.queue_len = 4 * batch_size
     loader = cfg.train_dataloader
+    # the small ImageNet set, where the smoke config reads it
+    smoke = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'smoke',
+                                     SMOKE_CONFIGS['ImageNet']))
+    loader.dataset.data_root = smoke.train_dataloader.dataset.data_root
+    cfg.small_data = True  # reads the small sets (see small_data_guard)
     loader.batch_size = batch_size
     loader.num_workers = 0
     loader.persistent_workers = False

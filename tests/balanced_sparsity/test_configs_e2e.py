@@ -92,7 +92,8 @@ def test_config_prunes_on_small_data(path, small_data_cwd, tmp_path,
                                      monkeypatch):
     monkeypatch.chdir(small_data_cwd)
     vgg = 'vgg' in path  # 224 px: 2 iterations of 1 image
-    gradual = path.endswith(('bs75_8xb32_in1k.py', 'bs2of4_in1k-256px.py'))
+    gradual = path.endswith(('bsp75_8xb32_in1k.py',
+                             'bsp2of4_in1k-256px.py'))
     cfg = small_data_config(Config.fromfile(path),
                             train_samples=8 if gradual else 2 if vgg else 4,
                             val_samples=2, work_dir=str(tmp_path))
@@ -128,11 +129,11 @@ def test_config_prunes_on_small_data(path, small_data_cwd, tmp_path,
         assert {l.sparsity for l in hook.layers} == {0.75, 0.9}
         assert 0.75 < total < 0.9
         assert 'backbone.features.0.conv' not in {l.name for l in hook.layers}
-    elif 'bs2of4' in path:
+    elif 'bsp2of4' in path:
         assert total == pytest.approx(0.5)
         assert all('cpb_mlp' not in l.name for l in hook.layers)
     else:
-        target = float(osp.basename(path).split('_bs')[1][:2]) / 100
+        target = float(osp.basename(path).split('_bsp')[1][:2]) / 100
         bank = hook.layers[0].bank_size
         assert total == pytest.approx(pruned_per_bank(target, bank) / bank)
     assert all(not l.name.startswith('head') for l in hook.layers)

@@ -17,7 +17,9 @@ CONFIG = osp.join(REPO_ROOT, 'configs', 'smoke', 'resnet18_small-imagenet.py')
 
 
 def test_incomplete_checkpoint_and_auto_resume_exit_2(small_data_cwd,
-                                                      tmp_path, capsys):
+                                                      tmp_path, capsys,
+                                                      monkeypatch):
+    monkeypatch.chdir(small_data_cwd)  # the config reads the small data
     model = build_config_model(Config.fromfile(CONFIG), 'mmpretrain')
     state = {k: v for k, v in model.state_dict().items() if k != 'head.fc.bias'}
     checkpoint = str(tmp_path / 'epoch_1.pth')

@@ -270,6 +270,18 @@ def _input_errors() -> Tuple[type, ...]:
     return (ConfigSyntaxError, DataFileError, ArgumentError)
 
 
+def _own_message(err: BaseException) -> str:
+    """The error's message; for one re-raised from a DataLoader worker
+    (``Caught X in DataLoader worker process N.`` + the worker's
+    traceback), the worker error's own last line, without its prefix."""
+    text = str(err)
+    if not text.startswith('Caught ') or 'Original Traceback' not in text:
+        return text
+    last = [line for line in text.splitlines() if line.strip()][-1]
+    prefix = f'{type(err).__module__}.{type(err).__name__}: '
+    return last[len(prefix):] if last.startswith(prefix) else last
+
+
 def _kind(err: BaseException) -> str:
     """The :data:`_INPUT_ERROR_KINDS` key of ``err``."""
     for cls in type(err).__mro__:
@@ -293,5 +305,6 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], None],
         print(f'checkpoint error: {err}', file=sys.stderr)
         sys.exit(2)
     except _input_errors() as err:
-        print(f'{_INPUT_ERROR_KINDS[_kind(err)]}: {err}', file=sys.stderr)
+        print(f'{_INPUT_ERROR_KINDS[_kind(err)]}: {_own_message(err)}',
+              file=sys.stderr)
         sys.exit(2)

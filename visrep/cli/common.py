@@ -54,16 +54,27 @@ def finish_args(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def load_config(args: argparse.Namespace) -> Config:
-    """Config file + ``--cfg-options`` + ``--launcher`` + ``--work-dir``."""
-    if package_configs.is_package_config(args.config):
-        # `visrep::swin_v2/x.py`: the shipped config (visrep/.mim/configs)
+def resolve_config_path(path: str) -> str:
+    """The config file ``path``, or the shipped config a
+    ``visrep::<plugin>/<name>.py`` name stands for (visrep/.mim/configs).
+
+    Raises:
+        ConfigError: the file or shipped name does not exist.
+    """
+    if package_configs.is_package_config(path):
         try:
-            args.config = package_configs.resolve_config(args.config)
+            path = package_configs.resolve_config(path)
         except FileNotFoundError as error:
             raise ConfigError(str(error)) from None
-    if not osp.isfile(args.config):
-        raise ConfigError(f'config file {args.config!r} does not exist.')
+    if not osp.isfile(path):
+        raise ConfigError(f'config file {path!r} does not exist; pass a '
+                          'config path or a visrep::<plugin>/<name>.py name.')
+    return path
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Config file + ``--cfg-options`` + ``--launcher`` + ``--work-dir``."""
+    args.config = resolve_config_path(args.config)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

@@ -23,6 +23,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
+from visrep.checkpoint.fields import is_remote
 from .small_data_guard import check_not_small_data
 
 #: Top-level fields ``Runner.from_cfg`` (mmengine 0.10.7) and the toolkits'
@@ -132,26 +133,22 @@ def _dataset_leaves(dataset_cfg, path: str) -> Iterator[Tuple[str, dict]]:
 
 
 def _join(root: Optional[str], path: str) -> str:
-    if root and not osp.isabs(path) and '://' not in path:
+    if root and not osp.isabs(path) and not is_remote(path):
         return osp.join(root, path)
     return path
-
-
-def _is_remote(path: str) -> bool:
-    return '://' in path
 
 
 def _missing_paths(field: str, dataset: dict) -> List[Tuple[str, str, str]]:
     """(field, path, 'directory'|'file') for each local path that does not exist."""
     missing = []
     root = dataset.get('data_root')
-    if isinstance(root, str) and root and not _is_remote(root):
+    if isinstance(root, str) and root and not is_remote(root):
         if not osp.isdir(root):
             return [(f'{field}.data_root', root, 'directory')]
     ann_file = dataset.get('ann_file')
     if isinstance(ann_file, str) and ann_file:
         path = _join(root, ann_file)
-        if not _is_remote(path) and not osp.isfile(path):
+        if not is_remote(path) and not osp.isfile(path):
             missing.append((f'{field}.ann_file', path, 'file'))
     prefix = dataset.get('data_prefix')
     prefixes = prefix.items() if isinstance(prefix, dict) else (
@@ -160,7 +157,7 @@ def _missing_paths(field: str, dataset: dict) -> List[Tuple[str, str, str]]:
         if not isinstance(value, str) or not value:
             continue
         path = _join(root, value)
-        if not _is_remote(path) and not osp.isdir(path):
+        if not is_remote(path) and not osp.isdir(path):
             sub = f'.{name}' if name else ''
             missing.append((f'{field}.data_prefix{sub}', path, 'directory'))
     return missing
@@ -192,7 +189,7 @@ def check_data_paths(cfg: Config, loaders: Tuple[str, ...]) -> None:
             problems += _missing_paths(field, dataset)
         evaluator = loader.replace('dataloader', 'evaluator')
         for field, path in _evaluator_ann_files(cfg.get(evaluator), evaluator):
-            if not _is_remote(path) and not osp.isfile(path):
+            if not is_remote(path) and not osp.isfile(path):
                 problems.append((field, path, 'file'))
     if problems:
         lines = [f'  {field}: {kind} {path!r} does not exist'

@@ -13,6 +13,7 @@ from typing import Iterator, Optional, Tuple
 
 from mmengine.config import Config
 
+from visrep.checkpoint.fields import is_remote
 from visrep.datasets.synthetic.target import MARKER
 
 
@@ -66,7 +67,7 @@ def check_not_small_data(cfg: Config, loaders: Tuple[str, ...]) -> None:
     if cfg.get('small_data') is True:
         return
     for field, path in _read_paths(cfg, loaders):
-        if '://' in path:
+        if is_remote(path):
             continue
         marker = marker_above(path)
         if marker is not None:

@@ -17,8 +17,7 @@ import torch
 from mmengine.config import Config
 
 import visrep  # noqa: F401  (compatibility layer)
-from visrep.compat import mmengine_package_configs as package_configs
-from .common import TOOLKITS, toolkit_of
+from .common import TOOLKITS, resolve_config_path, toolkit_of
 from .config_checks import ConfigError
 
 SPLITS = ('train', 'val', 'test')
@@ -32,15 +31,7 @@ def load_tool_config(path: str,
     Raises:
         ConfigError: the file or shipped name does not exist.
     """
-    if package_configs.is_package_config(path):
-        try:
-            path = package_configs.resolve_config(path)
-        except FileNotFoundError as error:
-            raise ConfigError(str(error)) from None
-    if not osp.isfile(path):
-        raise ConfigError(f'config file {path!r} does not exist; pass a '
-                          'config path or a visrep::<plugin>/<name>.py name.')
-    cfg = Config.fromfile(path)
+    cfg = Config.fromfile(resolve_config_path(path))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

@@ -12,7 +12,6 @@ overlaid; evaluation points are drawn with markers.
         [--labels a b] [--x iter|epoch]
 """
 import argparse
-import glob
 import json
 import math
 import os.path as osp
@@ -22,6 +21,8 @@ import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+
+from visrep.cli.run_logs import newest_scalars_file, read_json_lines  # noqa: E402,E501
 
 Record = Dict[str, float]
 Series = Tuple[List[float], List[float]]
@@ -53,22 +54,20 @@ def scalars_file(path: str) -> str:
                       osp.join(path, 'scalars.json')):
         if osp.isfile(candidate):
             return candidate
-    found = sorted(glob.glob(osp.join(path, '*', 'vis_data',
-                                      'scalars.json')))
-    if not found:
+    found = newest_scalars_file(path)  # the newest run in that work dir
+    if found is None:
         raise SystemExit(f'{path!r} holds no <timestamp>/vis_data/'
                          'scalars.json: is it the --work-dir of a run that '
                          'logged at least one step?')
-    return found[-1]  # the newest run in that work dir
+    return found
 
 
 def read_records(path: str) -> List[Record]:
     """The json lines of a ``scalars.json``."""
-    with open(path) as f:
-        try:
-            return [json.loads(line) for line in f if line.strip()]
-        except json.JSONDecodeError as err:
-            raise SystemExit(f'{path}: not mmengine json lines ({err}).')
+    try:
+        return read_json_lines(path)
+    except json.JSONDecodeError as err:
+        raise SystemExit(f'{path}: not mmengine json lines ({err}).')
 
 
 def run_label(path: str) -> str:

@@ -47,7 +47,7 @@ def classifier_config(with_cp: bool, attn_chunk_size: Optional[int]) -> dict:
     return dict(
         type='ImageClassifier',
         backbone=dict(type='visrep.SwinTransformerV2', arch=ARCH,
-                      window_size=WINDOW, drop_path_rate=0.0,
+                      img_size=IMG, window_size=WINDOW, drop_path_rate=0.0,
                       with_cp=with_cp, attn_chunk_size=attn_chunk_size),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=CLASSES,

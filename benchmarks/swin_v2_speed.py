@@ -22,10 +22,11 @@ that rate.  ``--compile`` compiles all three models (inductor) alike.
     python benchmarks/swin_v2_speed.py [--batch 8] [--precision fp32|bf16]
         [--rounds 5] [--compile] [--device cpu|cuda] [--profile] [--sdpa]
 
-``--profile`` adds, per model, where a warm train step spends its time
-(self time of PyTorch's operators, grouped by kind).  All three models use
-the official SwinV2-T drop-path rate 0.2 (their defaults differ: 0.2, 0.0
-in timm, 0.1 in mmpretrain).
+``--profile`` adds, per model, where a warm train step and a warm
+inference step spend their time (self time of PyTorch's operators and,
+with ``--compile``, of inductor's fused kernels, grouped by kind).  All
+three models use the official SwinV2-T drop-path rate 0.2 (their defaults
+differ: 0.2, 0.0 in timm, 0.1 in mmpretrain).
 """
 import argparse
 import re
@@ -41,16 +42,20 @@ PEERS = ('ours', 'timm', 'mmpretrain')
 #: stochastic depth of SwinV2-T in the official recipe, for all three
 DROP_PATH = 0.2
 
-#: operator kinds of the profile: (kind, regular expression on aten names)
+#: operator kinds of the profile: (kind, regular expression on the names of
+#: PyTorch's operators and, compiled, of inductor's fused kernels; the
+#: first match counts)
 OP_KINDS = (
     ('matmul (linear, attention)', r'aten::(mm|addmm|bmm|baddbmm|_mkldnn)'),
-    ('layer norm', r'aten::native_layer_norm'),
-    ('GELU', r'aten::gelu'),
-    ('softmax', r'aten::_softmax'),
+    ('layer norm', r'(aten::native_layer_norm|graph_.*layer_norm)'),
+    ('GELU', r'(aten::gelu|graph_.*gelu)'),
+    ('softmax', r'(aten::_softmax|graph_.*softmax)'),
     ('data movement (copy, cat, gather, pad)',
      r'aten::(copy_|cat|index|gather|scatter|constant_pad|clone|roll|'
      r'_unsafe_view|contiguous|masked_fill|fill_|zero_)'),
-    ('other element-wise and reductions', r'aten::'),
+    ('other element-wise and reductions', r'(aten::|graph_\d+_cpp_fused)'),
+    ('compiled-graph wrapper (Python)',
+     r'(## Call CompiledFxGraph|TorchDynamo|CompiledFunction)'),
 )
 
 
@@ -162,15 +167,17 @@ def peak_memory_mb(name: str, args) -> dict:
                                  (runner.model, runner.optim), args.device)
 
 
-def profile(name: str, args) -> dict:
-    """Self time of a warm train step per operator kind, ms."""
+def profile(name: str, args, mode: str) -> dict:
+    """Self time of a warm ``mode`` step ('train' or 'infer') per operator
+    kind, ms (compiled: inductor's kernels by the ops fused in them)."""
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
     runner = Runner(name, args)
+    step = getattr(runner, f'{mode}_step')
     for _ in range(2):
-        runner.train_step()
+        step()
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-        runner.train_step()
+        step()
     kinds = {kind: 0.0 for kind, _ in OP_KINDS}
     for event in prof.key_averages():
         for kind, pattern in OP_KINDS:
@@ -193,9 +200,15 @@ def main():
                         help="add 'ours-sdpa': our fast path through "
                         'F.scaled_dot_product_attention on CPU too')
     parser.add_argument('--profile', action='store_true',
-                        help='also print where a train step spends its time')
+                        help='also print where a train and an inference '
+                        'step spend their time')
     args = parser.parse_args()
     args.peers = PEERS + (('ours-sdpa', ) if args.sdpa else ())
+    if args.compile and args.profile:
+        # name inductor's kernels in the profile (set before any model is
+        # compiled: cached kernels keep the setting they were built with)
+        import torch._inductor.config as inductor_config
+        inductor_config.cpp.enable_kernel_profile = True
     torch.manual_seed(0)
     print(f'# {machine(args.device)}, torch {torch.__version__}, batch '
           f'{args.batch}, {args.precision}'
@@ -226,16 +239,16 @@ def main():
         print(f'ours / {peer}: train {train:.2f}x, infer {infer:.2f}x, '
               f'peak memory {mem:.2f}x')
     if args.profile:
-        table = {name: profile(name, args)
-                 for name in tqdm(args.peers, desc='profile')}
-        print(f'\ntrain step, self time by operator kind (ms)')
-        print(f'{"":40s}' + ''.join(f'{name:>12s}' for name in args.peers))
-        for kind, _ in OP_KINDS:
-            print(f'{kind:40s}' + ''.join(f'{table[n][kind]:12.0f}'
-                                          for n in args.peers))
-        print(f'{"total":40s}' + ''.join(
-            f'{sum(table[n].values()):12.0f}' for n in args.peers))
-
+        for mode in ('train', 'infer'):
+            table = {name: profile(name, args, mode)
+                     for name in tqdm(args.peers, desc=f'profile {mode}')}
+            print(f'\n{mode} step, self time by operator kind (ms)')
+            print(f'{"":40s}' + ''.join(f'{name:>12s}' for name in args.peers))
+            for kind, _ in OP_KINDS:
+                print(f'{kind:40s}' + ''.join(f'{table[n][kind]:12.0f}'
+                                              for n in args.peers))
+            print(f'{"total":40s}' + ''.join(
+                f'{sum(table[n].values()):12.0f}' for n in args.peers))
 
 if __name__ == '__main__':
     main()

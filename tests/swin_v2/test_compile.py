@@ -112,3 +112,94 @@ def test_train_compile_flag_sets_cfg_compile(tmp_path):
     merged = train_cli.merge_args(plain, train_cli.parse_args(['cfg.py']))
     assert 'compile' not in merged
     # with a strategy (FlexibleRunner) too: tests/test_cli_strategy.py
+
+
+def _graph_targets(model: torch.nn.Module, x: torch.Tensor) -> set:
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(_loss)(model, x)
+    assert explanation.graph_break_count == 0
+    return {getattr(node.target, '__name__', str(node.target))
+            for graph in explanation.graphs for node in graph.graph.nodes}
+
+
+@pytest.mark.parametrize('mode', ['train', 'eval'])
+def test_compiled_graph_reads_the_plan_of_img_size(mode):
+    """At the configured ``img_size`` a cold compiled graph (no eager
+    forward before) reads the stages' plan buffers: no token order
+    (argsort) or shift mask (masked_fill) is computed in it.  At another
+    size both are computed in the graph, as before."""
+    model = _model(2).train(mode == 'train')
+    assert not any(stage._plans for stage in model.layers)
+    at_img_size = _graph_targets(model, _input(2))
+    assert not {'argsort', 'masked_fill'} & at_img_size, at_img_size
+    other = _graph_targets(model, torch.randn(1, 3, 48, 48))
+    assert {'argsort', 'masked_fill'} <= other
+
+
+@pytest.mark.parametrize('img_size,window,stages_buffered',
+                         [(32, 4, 2), ((32, 64), 4, 2), (64, 8, 2),
+                          (40, 4, 0),  # 10x10 and 5x5 maps pad
+                          (30, 4, 2),  # padded to whole patches: 8x8
+                          (20, 5, 2)])  # merging pads 5x5 to 6x6: 3x3
+def test_plan_buffers_equal_the_computed_plan(img_size, window,
+                                              stages_buffered):
+    """Each stage's buffers hold the plan of exactly the size it sees at
+    ``img_size`` (checked with a forward), equal to the plan computed for
+    that size; they stay out of the state dict."""
+    from visrep.projects.swin_v2.window_plan import window_plan
+    torch.manual_seed(0)
+    model = SwinTransformerV2(arch=TINY, img_size=img_size,
+                              window_size=window).eval()
+    sizes = (img_size, ) * 2 if isinstance(img_size, int) else img_size
+    seen = {}
+
+    def record(stage, args):
+        seen[list(model.layers).index(stage)] = tuple(args[0].shape[1:-1])
+
+    for stage in model.layers:
+        stage.register_forward_pre_hook(record)
+    with torch.no_grad():
+        model(torch.randn(1, 3, *sizes))
+    buffered = 0
+    for i, stage in enumerate(model.layers):
+        computed = window_plan(seen[i], stage._block_layouts(),
+                               torch.device('cpu'))
+        if stage._buffered_plan is None:
+            assert computed is None  # padding: the raster path
+            continue
+        buffered += 1
+        assert stage._buffered_plan[0] == seen[i]
+        plan = stage._window_plan(seen[i], torch.device('cpu'))
+        steps, back = plan
+        for (gather, mask, win), (gather2, mask2, win2) in zip(
+                steps, computed[0]):
+            assert win == win2
+            assert (gather is None) == (gather2 is None)
+            assert (mask is None) == (mask2 is None)
+            for a, b in zip(gather or (), gather2 or ()):
+                assert torch.equal(a, b)
+            if mask is not None:
+                assert torch.equal(mask, mask2)
+        assert (back is None) == (computed[1] is None)
+        for a, b in zip(back or (), computed[1] or ()):
+            assert torch.equal(a, b)
+        assert not stage._plans  # the eager cache was not needed
+    assert buffered == stages_buffered
+    assert not [k for k in model.state_dict() if 'plan_' in k]
+
+
+def test_buffered_plan_gives_the_same_outputs():
+    """The same weights built for another ``img_size`` (so the plan is
+    computed, not read from buffers) give equal outputs."""
+    torch.manual_seed(0)
+    buffered = SwinTransformerV2(arch=TINY, img_size=32, window_size=4,
+                                 out_indices=(0, 1))
+    computed = SwinTransformerV2(arch=TINY, img_size=64, window_size=4,
+                                 out_indices=(0, 1))
+    computed.load_state_dict(buffered.state_dict())
+    buffered.eval()
+    computed.eval()
+    x = _input(2)
+    for a, b in zip(buffered(x), computed(x)):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert computed.layers[0]._plans and not buffered.layers[0]._plans

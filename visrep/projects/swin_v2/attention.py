@@ -200,9 +200,14 @@ class WindowAttentionV2(nn.Module):
             qkv = F.linear(x, self.qkv.weight, bias)
         batch, tokens, _ = x.shape
         qkv = qkv.view(batch, tokens, 3, self.num_heads, -1)
-        # one copy into head-major order: the normalisations and batched
-        # matmuls below then read contiguous memory (no per-op copies)
-        qkv = qkv.permute(2, 0, 3, 1, 4).contiguous()
+        qkv = qkv.permute(2, 0, 3, 1, 4)
+        if not torch.compiler.is_compiling():
+            # eager: one copy into head-major order, so that the
+            # normalisations and batched matmuls below read contiguous
+            # memory (no per-op copies).  Compiled: inductor's fused
+            # normalisation kernels read the strided q and k directly, and
+            # this copy would only add a pass over q, k and v
+            qkv = qkv.contiguous()
         return qkv.unbind(0)  # 3 x (B_, nH, N, hd)
 
     def forward(self,

@@ -109,11 +109,13 @@ def build_classifier(arch: Union[str, dict], window_size: int,
                      with_cp: bool = False,
                      attn_chunk_size: Union[None, int, Sequence] = None,
                      num_classes: int = 1000,
-                     device: str = 'meta') -> nn.Module:
+                     device: str = 'meta',
+                     img_size: int = 256) -> nn.Module:
     """The planned model, in training mode, on ``device``."""
     with torch.device(device):
         backbone = SwinTransformerV2(
-            arch, window_size=window_size, with_cp=with_cp,
+            arch, img_size=img_size, window_size=window_size,
+            with_cp=with_cp,
             attn_chunk_size=attn_chunk_size, drop_path_rate=0.0)
         return _Classifier(backbone, num_classes).train()
 
@@ -128,7 +130,7 @@ def _activations_and_buffers(arch_json: str, img_size: int, window_size: int,
     arch, attn_chunk_size = json.loads(arch_json), json.loads(chunks_json)
     dtype = COMPUTE_DTYPES[precision]
     model = build_classifier(arch, window_size, with_cp, attn_chunk_size,
-                             num_classes).to(dtype)
+                             num_classes, img_size=img_size).to(dtype)
     x = torch.empty(batch_size, 3, img_size, img_size, device='meta',
                     dtype=dtype)
     activations = step_activation_bytes(model, x)
@@ -171,7 +173,7 @@ def plan_memory(arch: Union[str, dict] = 'giant',
         'window_size',
         default_window(img_size) if window_size is None else window_size)
     model = build_classifier(arch, window, with_cp, attn_chunk_size,
-                             num_classes)
+                             num_classes, img_size=img_size)
     state: StateBytes = state_bytes(model, strategy, world_size, precision,
                                     unit_types=(SwinV2Block, ))
     activations, buffers = _activations_and_buffers(

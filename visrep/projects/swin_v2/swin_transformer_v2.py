@@ -23,8 +23,9 @@ from .arguments import check_backbone_arguments
 from .attention import check_attn_chunk_size
 from .block import SwinV2Block
 from .patch_merging import PatchMergingV2
-from .windows import (PermuteTokens, fit_window, is_raster_order,
-                      window_order)
+from .window_plan import (BlockLayout, assemble_plan, plan_layout,
+                          plan_tensors, window_plan)
+from .windows import PermuteTokens
 
 #: arch -> embed_dims, depths, num_heads, extra_norm_every_n_blocks.
 #: H and G heads are mmpretrain's (the paper gives only C and depths).
@@ -118,38 +119,48 @@ class SwinV2Stage(nn.Module):
         ])
         self.downsample = PatchMergingV2(dim) if downsample else None
         self._plans: Dict[tuple, Optional[tuple]] = {}
+        #: (spatial, plan layout) of the plan kept in buffers, or None
+        self._buffered_plan: Optional[tuple] = None
+
+    def _block_layouts(self) -> Tuple[BlockLayout, ...]:
+        return tuple((block.window_size, block.shift_size,
+                      block.window_clip) for block in self.blocks)
+
+    def buffer_plan(self, spatial: Tuple[int, ...]) -> None:
+        """Keep the window plan of inputs of size ``spatial`` (the
+        configured ``img_size``) in non-persistent buffers ``plan_*``.
+
+        They follow the module across devices, stay out of checkpoints, and
+        are read -- not recomputed -- by a ``torch.compile`` graph, which
+        cannot use the eager cache (as timm keeps its attention masks for
+        its ``img_size``).  Other sizes still work as before.
+        """
+        blocks = self._block_layouts()
+        layout = plan_layout(spatial, blocks)
+        if layout is None:
+            return
+        for (step, field), tensor in plan_tensors(spatial, blocks).items():
+            self.register_buffer(f'plan_{step}_{field}', tensor,
+                                 persistent=False)
+        self._buffered_plan = (tuple(spatial), layout)
 
     def _window_plan(self, spatial: Tuple[int, ...], device) -> Optional[tuple]:
-        """Per block ``(index, inverse, mask, window)``, and the way back.
+        """Per block ``((index, inverse) or None, mask, window)``, and the
+        gather back (see :mod:`.window_plan`); None when a block pads.
 
-        Built from the sizes only (no data-dependent op), and cached outside
-        ``torch.compile``; while compiling, a missing plan is built inside
-        the graph from sizes only (no graph break) and not stored.
+        For the configured size, read from the ``plan_*`` buffers (see
+        :meth:`buffer_plan`); for other sizes cached here in eager mode, and
+        computed in the graph under ``torch.compile`` (no graph break).
         """
+        if self._buffered_plan is not None and \
+                spatial == self._buffered_plan[0]:
+            return assemble_plan(
+                self._buffered_plan[1],
+                lambda step, field: getattr(self, f'plan_{step}_{field}'))
         key = (spatial, device)
         if key in self._plans:
             return self._plans[key]
-        steps, position, previous = [], None, None  # position[r]: raster r
-        for block in self.blocks:
-            window, shift = fit_window(spatial, block.window_size,
-                                       block.shift_size, block.window_clip)
-            if any(size % w for size, w in zip(spatial, window)):
-                if not torch.compiler.is_compiling():
-                    self._plans[key] = None  # padding needed: raster path
-                return None
-            order = window_order(spatial, window, shift)
-            layout = _layout(spatial, window, shift)
-            index = order if position is None else position[order]
-            mask = block._shift_mask(spatial, window, shift,
-                                     device) if any(shift) else None
-            same = layout == previous if previous is not None else \
-                is_raster_order(spatial, window, shift)
-            steps.append((None if same else _gather(index, device), mask,
-                          window))
-            position, previous = torch.argsort(order), layout
-        back = None if is_raster_order(spatial, *previous) else _gather(
-            position, device)
-        plan = (steps, back)
+        plan = window_plan(spatial, self._block_layouts(), device)
         if not torch.compiler.is_compiling():
             self._plans[key] = plan
         return plan
@@ -179,20 +190,6 @@ class SwinV2Stage(nn.Module):
         return tokens.view(shape)
 
 
-def _layout(spatial: Tuple[int, ...], window: Tuple[int, ...],
-            shift: Tuple[int, ...]) -> tuple:
-    """``(window, shift)`` with the shift taken modulo each axis: blocks
-    with equal layouts put the tokens in the same order."""
-    if is_raster_order(spatial, window, shift):
-        return (spatial, (0, ) * len(spatial))  # every raster layout alike
-    return window, tuple(s % size for s, size in zip(shift, spatial))
-
-
-def _gather(index: torch.Tensor, device) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(index, inverse) on ``device``."""
-    return index.to(device), torch.argsort(index).to(device)
-
-
 @MODELS.register_module()
 class SwinTransformerV2(BaseModule):
     """Swin Transformer V2 backbone, official behaviour (``type='visrep.SwinTransformerV2'``).
@@ -205,8 +202,10 @@ class SwinTransformerV2(BaseModule):
         arch: ``'tiny'``, ``'small'``, ``'base'``, ``'large'``, ``'huge'``,
             ``'giant'`` (or ``t/s/b/l/h/g``), or a dict with ``embed_dims``,
             ``depths``, ``num_heads`` (and ``extra_norm_every_n_blocks``).
-        img_size: the training resolution (documentation only: any input
-            size works; inputs are padded to whole patches and windows).
+        img_size: the training resolution: each stage keeps its window
+            plan (token orders, shift masks) for it in buffers, which
+            compiled graphs read instead of recomputing; any input size
+            works (inputs are padded to whole patches and windows).
         patch_size: patch size of the embedding.
         in_channels: input channels.
         window_size: window size, one int or one per stage.
@@ -329,7 +328,19 @@ class SwinTransformerV2(BaseModule):
                 dim *= 2
         for i in self.out_indices:
             self.add_module(f'norm{i}', nn.LayerNorm(self.num_features[i]))
+        if self.spatial_dims == 2:
+            self._buffer_plans(img_size, patch_size)
         self._freeze_stages()
+
+    def _buffer_plans(self, img_size, patch_size) -> None:
+        """Each stage keeps the window plan of ``img_size`` inputs in
+        buffers (read by compiled graphs; see ``SwinV2Stage.buffer_plan``)."""
+        sizes = (img_size, ) * 2 if isinstance(img_size, int) else img_size
+        patch = self._as_window(patch_size, 'patch_size')
+        spatial = tuple(-(-int(s) // p) for s, p in zip(sizes, patch))
+        for stage in self.layers:
+            stage.buffer_plan(spatial)
+            spatial = tuple(-(-s // 2) for s in spatial)  # patch merging
 
     def _as_window(self, value, name: str) -> Tuple[int, ...]:
         """One stage's window (or patch) per spatial axis."""

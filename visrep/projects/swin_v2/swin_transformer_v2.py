@@ -135,11 +135,10 @@ class SwinV2Stage(nn.Module):
         cannot use the eager cache (as timm keeps its attention masks for
         its ``img_size``).  Other sizes still work as before.
         """
-        blocks = self._block_layouts()
-        layout = plan_layout(spatial, blocks)
+        layout = plan_layout(spatial, self._block_layouts())
         if layout is None:
             return
-        for (step, field), tensor in plan_tensors(spatial, blocks).items():
+        for (step, field), tensor in plan_tensors(spatial, layout).items():
             self.register_buffer(f'plan_{step}_{field}', tensor,
                                  persistent=False)
         self._buffered_plan = (tuple(spatial), layout)

@@ -19,6 +19,8 @@ from .windows import (fit_window, is_raster_order, shift_attention_mask,
 Size = Tuple[int, ...]
 #: a block's (window_size, shift_size, window_clip)
 BlockLayout = Tuple[Size, Size, str]
+#: per block (window, shift, gathers), and whether the stage gathers back
+Layout = Tuple[List[Tuple[Size, Size, bool]], bool]
 #: per block (gather (index, inverse) or None, shift mask or None, window),
 #: and the gather back to raster order (or None)
 Plan = Tuple[List[tuple], Optional[Tuple[torch.Tensor, torch.Tensor]]]
@@ -32,8 +34,8 @@ def _layout(spatial: Size, window: Size, shift: Size) -> tuple:
     return window, tuple(s % size for s, size in zip(shift, spatial))
 
 
-def plan_layout(spatial: Size, blocks: Sequence[BlockLayout]
-                ) -> Optional[Tuple[List[Tuple[Size, Size, bool]], bool]]:
+def plan_layout(spatial: Size,
+                blocks: Sequence[BlockLayout]) -> Optional[Layout]:
     """Per block ``(window, shift, gathers)`` and whether the stage gathers
     back to raster order at the end; None when a block needs padding (the
     stage then runs on the raster map).  Sizes only: no tensor, so it costs
@@ -51,13 +53,14 @@ def plan_layout(spatial: Size, blocks: Sequence[BlockLayout]
     return steps, not is_raster_order(spatial, *previous)
 
 
-def plan_tensors(spatial: Size, blocks: Tuple[BlockLayout, ...]
+def plan_tensors(spatial: Size, layout: Layout
                  ) -> Dict[Tuple[int, str], torch.Tensor]:
-    """The plan's tensors (CPU), one pass over the blocks: ``(step,
-    'index' | 'inverse')`` of each gather and ``(step, 'mask')`` of each
-    shifted block; ``step == len(blocks)``: the gather back to raster order.
+    """The tensors of :func:`plan_layout`'s ``layout`` (CPU), one pass over
+    the blocks: ``(step, 'index' | 'inverse')`` of each gather and ``(step,
+    'mask')`` of each shifted block; ``step == len(blocks)``: the gather
+    back to raster order.
     """
-    steps, gathers_back = plan_layout(spatial, blocks)
+    steps, gathers_back = layout
     tensors = {}
     position = None  # position[r]: where raster token r is now
     for step, (window, shift, gathers) in enumerate(steps):
@@ -85,12 +88,12 @@ def window_plan(spatial: Size, blocks: Tuple[BlockLayout, ...],
     layout = plan_layout(spatial, blocks)
     if layout is None:
         return None
-    tensors = plan_tensors(spatial, blocks)
+    tensors = plan_tensors(spatial, layout)
     return assemble_plan(layout, lambda step, field: tensors[step, field].to(
         device))
 
 
-def assemble_plan(layout: Tuple[List[Tuple[Size, Size, bool]], bool],
+def assemble_plan(layout: Layout,
                   tensor: Callable[[int, str], torch.Tensor]) -> Plan:
     """The plan of :func:`plan_layout`'s ``layout``, taking each tensor
     from ``tensor(step, field)`` (fields as in :func:`plan_tensors`)."""

@@ -16,10 +16,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.registry import DefaultScope
-from mmpretrain.structures import DataSample
 
 from visrep.projects.icar import ICAR, LogitScale, TextCosineClassifier
 from visrep.projects.icar.alignment import image_text_contrastive_loss
+from _helpers.samples import labelled_samples
 
 TEXT = dict(type='visrep.ICARTextTransformer', embed_dim=16, width=32,
             layers=1, heads=2, context_length=16)
@@ -40,16 +40,6 @@ def _model(**kwargs) -> ICAR:
                                templates=TEMPLATES))
     cfg.update(kwargs)
     return ICAR(**cfg)
-
-
-def _samples(labels, captions=None):
-    out = []
-    for i, y in enumerate(labels):
-        s = DataSample().set_gt_label(y)
-        if captions is not None and captions[i] is not None:
-            s.set_field(captions[i], 'caption')
-        out.append(s)
-    return out
 
 
 def test_cosine_logits_equal_a_direct_computation():
@@ -83,7 +73,8 @@ def test_temperature_fixed_by_default_learnable_as_an_option():
 
 def test_classification_trains_the_text_encoder():
     model = _model(itc_weight=0.0).train()
-    losses = model.loss(torch.randn(4, 3, 32, 32), _samples([0, 1, 2, 1]))
+    losses = model.loss(torch.randn(4, 3, 32, 32),
+                        labelled_samples([0, 1, 2, 1]))
     assert set(losses) == {'loss_cls'}
     losses['loss_cls'].backward()
     enc = model.text_encoder
@@ -101,7 +92,8 @@ def test_classification_trains_the_text_encoder():
 def test_shallow_fusion_head_does_not_train_the_text_encoder():
     model = _model(itc_weight=0.0, classifier='linear',
                    linear=dict(num_classes=3)).train()
-    loss = model.loss(torch.randn(4, 3, 32, 32), _samples([0, 1, 2, 1]))
+    loss = model.loss(torch.randn(4, 3, 32, 32),
+                      labelled_samples([0, 1, 2, 1]))
     loss['loss_cls'].backward()
     assert model.linear_head.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in model.text_encoder.parameters())
@@ -218,14 +210,14 @@ def test_contrastive_loss_equals_the_written_out_formula():
 
 def test_joint_loss_mixes_labelled_and_caption_samples():
     model = _model(itc_weight=0.5).train()
-    samples = _samples([0, 2, -1, -1],
-                       [None, None, 'a red circle', 'a blue square'])
+    samples = labelled_samples(
+        [0, 2, -1, -1], [None, None, 'a red circle', 'a blue square'])
     losses = model.loss(torch.randn(4, 3, 32, 32), samples)
     assert set(losses) == {'loss_cls', 'loss_itc'}
     assert math.isfinite(losses['loss_itc'].item())
     # only caption samples: the classification term is a graph-keeping zero
     only = model.loss(torch.randn(2, 3, 32, 32),
-                      _samples([-1, -1], ['a red circle', 'a cat']))
+                      labelled_samples([-1, -1], ['a red circle', 'a cat']))
     assert only['loss_cls'].item() == 0.0 and only['loss_itc'].item() > 0
 
 

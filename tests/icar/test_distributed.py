@@ -15,12 +15,12 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from mmpretrain.structures import DataSample
 
 from visrep.engine import all_gather_with_grad
 from visrep.projects.icar import ICAR, shard_indices
 from _helpers import REPO_ROOT, read_scalars, run_tool
 from _helpers.ports import free_port
+from _helpers.samples import labelled_samples
 
 NAMES = [f'class number {i}' for i in range(7)]  # 7: uneven shards (4 + 3)
 
@@ -46,13 +46,7 @@ def _batch():
     labels = [3, 6, -1, -1, 0, 5, -1, -1]
     captions = [None, None, 'a red circle', 'a blue square', None, None,
                 'a green star', 'an orange cross']
-    samples = []
-    for y, c in zip(labels, captions):
-        s = DataSample().set_gt_label(y)
-        if c is not None:
-            s.set_field(c, 'caption')
-        samples.append(s)
-    return images, samples
+    return images, labelled_samples(labels, captions)
 
 
 def _loss_and_grads(model, images, samples, steps=2):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from visrep.projects.icar import ICAR
+from _helpers.samples import labelled_samples
 
 TEXT = dict(type='visrep.ICARTextTransformer', embed_dim=16, width=32,
             layers=1, heads=2, context_length=16)
@@ -34,16 +35,9 @@ def _model(**kwargs) -> ICAR:
 
 
 def _batch():
-    from mmpretrain.structures import DataSample
-    samples = []
-    for label, caption in zip(LABELS, CAPTIONS):
-        sample = DataSample().set_gt_label(label)
-        if caption is not None:
-            sample.set_field(caption, 'caption')
-        samples.append(sample)
     images = torch.randn(len(LABELS), 3, 32, 32,
                          generator=torch.Generator().manual_seed(1))
-    return images, samples
+    return images, labelled_samples(LABELS, CAPTIONS)
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:

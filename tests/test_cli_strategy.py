@@ -5,6 +5,7 @@ The FSDP strategy itself is tested on 2 CPU processes in
 tests/engine/test_fsdp_strategy.py; a 2-process FSDP run through
 tools/dist_train.sh is in tests/e2e/test_strategy_tools.py.
 """
+import contextlib
 import copy
 import functools
 import os.path as osp
@@ -150,3 +151,29 @@ def test_test_tool_takes_a_sharded_checkpoint_directory(tmp_path):
                                         strategy=dict(type='FSDPStrategy')))
     with pytest.raises(ConfigError, match='does not exist'):
         check_checkpoint(str(sharded), _cfg(tmp_path))
+
+
+@pytest.mark.parametrize('fails', [False, True])
+def test_the_tools_destroy_the_process_group_when_the_run_ends(tmp_path,
+                                                               fails):
+    """``tools/train.py`` and ``tools/test.py`` run inside
+    ``releasing_process_group``, which destroys the group when the run ends
+    or fails: a group left to the interpreter's exit can abort a finished
+    gloo run (SIGABRT, 'terminate called without an active exception')."""
+    import torch.distributed as dist
+    from visrep.cli.common import releasing_process_group
+    dist.init_process_group('gloo', rank=0, world_size=1,
+                            init_method=f'file://{tmp_path}/store')
+    try:
+        with pytest.raises(RuntimeError) if fails else \
+                contextlib.nullcontext():
+            with releasing_process_group():
+                assert dist.is_initialized()
+                if fails:
+                    raise RuntimeError('the run failed')
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    with releasing_process_group():  # no group: nothing to do
+        pass

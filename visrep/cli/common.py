@@ -5,6 +5,7 @@ The toolkit is picked from the config's ``default_scope`` (``mmdet``,
 from the toolkits' own tools.
 """
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -239,6 +240,23 @@ def check_loaded_keys(runner, cfg: Config, strict: bool, fix: str) -> None:
         return
     runner.register_hook(CheckpointKeysHook(
         load_from, strict=strict, min_matched=MIN_MATCHED, fix=fix))
+
+
+@contextlib.contextmanager
+def releasing_process_group():
+    """Destroy the default process group when the run ends (also on error).
+
+    A distributed run that leaves it to the interpreter's exit can abort
+    after finishing its work: gloo's threads still alive when the process
+    tears down end in ``terminate called without an active exception``
+    (SIGABRT, exit 1 from torchrun), as PyTorch's own exit warning says.
+    """
+    try:
+        yield
+    finally:
+        import torch.distributed as dist
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def build_runner(cfg: Config):

@@ -8,7 +8,8 @@ from mmengine.config import Config, ConfigDict
 
 from .common import (add_common_args, adapt_to_cpu_distributed, build_runner,
                      check_loaded_keys, finish_args, load_config, run_cli,
-                     setup_dynamo_cache_size, toolkit_of)
+                     releasing_process_group, setup_dynamo_cache_size,
+                     toolkit_of)
 from .config_checks import ConfigError, check_config
 
 
@@ -145,12 +146,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         add_dump(cfg, toolkit, args.out)
     check_config(cfg, 'test')
     adapt_to_cpu_distributed(cfg)
-    runner = build_runner(cfg)
-    check_loaded_keys(
-        runner, cfg, strict=not args.non_strict,
-        fix='Pass the checkpoint trained with this config, or --non-strict '
-        'to evaluate anyway.')
-    runner.test()
+    with releasing_process_group():
+        runner = build_runner(cfg)
+        check_loaded_keys(
+            runner, cfg, strict=not args.non_strict,
+            fix='Pass the checkpoint trained with this config, or '
+            '--non-strict to evaluate anyway.')
+        runner.test()
 
 
 def cli(argv: Optional[Sequence[str]] = None) -> None:

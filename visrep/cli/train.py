@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 from .common import (add_common_args, adapt_to_cpu_distributed, build_runner,
                      check_loaded_keys, finish_args, load_config,
                      prepare_exact_resume, run_cli, setup_dynamo_cache_size,
-                     toolkit_of)
+                     releasing_process_group, toolkit_of)
 from .config_checks import ConfigError, check_config
 
 
@@ -148,13 +148,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     check_config(cfg, 'train')
     prepare_exact_resume(cfg)
     adapt_to_cpu_distributed(cfg)
-    runner = build_runner(cfg)
-    check_loaded_keys(
-        runner, cfg, strict=False,
-        fix='To load only a backbone, use model.backbone.init_cfg=dict('
-        "type='Pretrained', checkpoint=..., prefix='backbone.') instead of "
-        'load_from; to resume, use the config that wrote the checkpoint.')
-    runner.train()
+    with releasing_process_group():
+        runner = build_runner(cfg)
+        check_loaded_keys(
+            runner, cfg, strict=False,
+            fix='To load only a backbone, use model.backbone.init_cfg=dict('
+            "type='Pretrained', checkpoint=..., prefix='backbone.') instead "
+            'of load_from; to resume, use the config that wrote the '
+            'checkpoint.')
+        runner.train()
 
 
 def cli(argv: Optional[Sequence[str]] = None) -> None:
